@@ -1,0 +1,17 @@
+# csmoe: CSMoE paper reproduction. Thin rules; all logic is in src/csmoe (the `csmoe` command).
+from snakemake.utils import min_version
+
+min_version("8.20")
+
+
+configfile: "config/config.yaml"
+
+
+include: "workflow/rules/common.smk"
+include: "workflow/rules/sampling.smk"
+
+
+rule all:
+    default_target: True
+    input:
+        config["targets"],

@@ -1,0 +1,1 @@
+"""Frozen-feature probing (linear, UPerNet), [CLS] strategies, CBIR, checkpoint sweeps."""

@@ -1,0 +1,1 @@
+"""Soft MoE layer, ViT blocks, CSMoE and CSMAE, UPerNet head, complexity accounting."""

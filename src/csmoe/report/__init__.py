@@ -1,0 +1,1 @@
+"""Result tables (CSV) and figures (PNG) for every table and figure of the paper."""

@@ -1,0 +1,197 @@
+"""MLflow helpers: one SQLite store, safe with many concurrent writers.
+
+SQLite allows one writer at a time. Three things keep parallel Snakemake jobs from tripping
+over each other: the store is created (schema migrations) exactly once under a file lock,
+the database runs in WAL mode with a long busy timeout, and every write is retried on
+``database is locked``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any, TypeVar
+
+from csmoe.log import get_logger
+
+T = TypeVar("T")
+log = get_logger(__name__)
+
+URI_ENV = "CSMOE_MLFLOW_URI"
+ARTIFACTS_ENV = "CSMOE_MLFLOW_ARTIFACTS"
+DEFAULT_DB = "results/mlflow.db"
+DEFAULT_ARTIFACTS = "results/mlartifacts"
+BUSY_TIMEOUT_S = 120
+
+
+def store_uri() -> str:
+    """The tracking URI in force (env ``CSMOE_MLFLOW_URI``, else ``sqlite:///results/mlflow.db``)."""
+    return os.environ.get(URI_ENV, f"sqlite:///{DEFAULT_DB}")
+
+
+def artifact_root() -> Path:
+    return Path(os.environ.get(ARTIFACTS_ENV, DEFAULT_ARTIFACTS)).resolve()
+
+
+def _sqlite_path(uri: str) -> Path | None:
+    prefix = "sqlite:///"
+    if not uri.startswith(prefix):
+        return None
+    return Path(uri[len(prefix) :].split("?", 1)[0])
+
+
+def _engine_uri(uri: str) -> str:
+    # the sqlite3 driver's own busy timeout makes a writer wait instead of failing
+    if _sqlite_path(uri) is not None and "timeout=" not in uri:
+        return f"{uri}{'&' if '?' in uri else '?'}timeout={BUSY_TIMEOUT_S}"
+    return uri
+
+
+@contextlib.contextmanager
+def _file_lock(path: Path) -> Iterator[None]:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def init_store(uri: str | None = None) -> str:
+    """Create the store once (idempotent, safe when many processes call it at the same time)."""
+    uri = uri or store_uri()
+    db = _sqlite_path(uri)
+    if db is not None:
+        with _file_lock(db.with_name(db.name + ".lock")):
+            fresh = not db.exists() or db.stat().st_size == 0
+            db.parent.mkdir(parents=True, exist_ok=True)
+            with sqlite3.connect(db, timeout=BUSY_TIMEOUT_S) as con:
+                con.execute("PRAGMA journal_mode=WAL")
+            if fresh:
+                log.info("creating MLflow store %s", db)
+            _client(uri).search_experiments(max_results=1)  # runs the schema migrations
+    os.environ.setdefault(URI_ENV, uri)
+    return uri
+
+
+def _client(uri: str) -> Any:
+    # NullPool: never keep sqlite connections open across forks or between jobs
+    os.environ.setdefault("MLFLOW_SQLALCHEMYSTORE_POOLCLASS", "NullPool")
+    from mlflow.tracking import MlflowClient
+
+    return MlflowClient(tracking_uri=_engine_uri(uri))
+
+
+def retry_locked(fn: Callable[[], T], *, attempts: int = 20, wait_s: float = 0.5) -> T:
+    """Run ``fn``, retrying when SQLite reports the database locked or busy."""
+    for attempt in range(attempts):
+        try:
+            return fn()
+        except Exception as err:  # SQLAlchemy/MLflow wrap sqlite errors in their own types
+            text = str(err).lower()
+            if ("locked" not in text and "busy" not in text) or attempt == attempts - 1:
+                raise
+            time.sleep(wait_s * (1 + attempt))
+    raise AssertionError("unreachable")
+
+
+def experiment_id(name: str, uri: str | None = None) -> str:
+    """Id of the experiment ``name``, created (race-free) when missing."""
+    client = _client(uri or store_uri())
+
+    def get_or_create() -> str:
+        found = client.get_experiment_by_name(name)
+        if found is not None:
+            return found.experiment_id
+        try:
+            location = (artifact_root() / name).as_uri()
+            return client.create_experiment(name, artifact_location=location)
+        except Exception:
+            # another process created it between our get and create
+            found = client.get_experiment_by_name(name)
+            if found is None:
+                raise
+            return found.experiment_id
+
+    return retry_locked(get_or_create)
+
+
+class StageRun:
+    """A thin handle on one MLflow run; every call retries on a locked database."""
+
+    def __init__(self, client: Any, run_id: str) -> None:
+        self.client = client
+        self.run_id = run_id
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        from mlflow.entities import Param
+
+        flat = flatten(params)
+        items = [Param(k, str(v)[:6000]) for k, v in flat.items()]
+        for i in range(0, len(items), 100):
+            chunk = items[i : i + 100]
+            retry_locked(lambda c=chunk: self.client.log_batch(self.run_id, params=c))
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        items = [Metric(k, float(v), now, step or 0) for k, v in flatten(metrics).items()]
+        if items:
+            retry_locked(lambda: self.client.log_batch(self.run_id, metrics=items))
+
+    def log_artifact(self, path: str | Path, artifact_path: str | None = None) -> None:
+        retry_locked(lambda: self.client.log_artifact(self.run_id, str(path), artifact_path))
+
+    def set_tags(self, tags: dict[str, Any]) -> None:
+        for key, value in tags.items():
+            retry_locked(lambda k=key, v=value: self.client.set_tag(self.run_id, k, str(v)))
+
+
+@contextlib.contextmanager
+def stage_run(
+    stage: str,
+    run_name: str,
+    *,
+    params: dict[str, Any] | None = None,
+    tags: dict[str, Any] | None = None,
+    parent_run_id: str | None = None,
+    uri: str | None = None,
+) -> Iterator[StageRun]:
+    """Open a run in the experiment ``csmoe/{stage}``; mark it FAILED if the body raises."""
+    uri = uri or store_uri()
+    init_store(uri)
+    client = _client(uri)
+    exp = experiment_id(f"csmoe/{stage}", uri)
+    all_tags = {"stage": stage, **(tags or {})}
+    if parent_run_id:
+        all_tags["mlflow.parentRunId"] = parent_run_id
+    all_tags = {k: str(v) for k, v in all_tags.items()}
+    run = retry_locked(lambda: client.create_run(exp, run_name=run_name, tags=all_tags))
+    handle = StageRun(client, run.info.run_id)
+    status = "FAILED"
+    try:
+        if params:
+            handle.log_params(params)
+        yield handle
+        status = "FINISHED"
+    finally:
+        retry_locked(lambda: client.set_terminated(handle.run_id, status=status))
+
+
+def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{'a': {'b': 1}}`` → ``{'a.b': 1}`` — MLflow keys are flat."""
+    out: dict[str, Any] = {}
+    for key, value in tree.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, f"{name}."))
+        else:
+            out[name] = value
+    return out

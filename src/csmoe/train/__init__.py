@@ -1,0 +1,1 @@
+"""Accelerate pretraining loop, schedules, checkpoints."""

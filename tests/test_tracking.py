@@ -1,0 +1,59 @@
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+
+from csmoe import tracking
+
+
+def _writer(uri: str, artifacts: str, worker: int, n_steps: int) -> None:
+    os.environ[tracking.URI_ENV] = uri
+    os.environ[tracking.ARTIFACTS_ENV] = artifacts
+    with tracking.stage_run("concurrency", f"w{worker}", params={"worker": worker}) as run:
+        for step in range(n_steps):
+            run.log_metrics({"value": worker * 1000 + step}, step=step)
+
+
+def test_concurrent_writers_do_not_corrupt_or_lose(tmp_path):
+    uri = f"sqlite:///{tmp_path / 'store.db'}"
+    artifacts = str(tmp_path / "art")
+    n_workers, n_steps = 6, 15
+    ctx = mp.get_context("spawn")
+    procs = [
+        ctx.Process(target=_writer, args=(uri, artifacts, w, n_steps)) for w in range(n_workers)
+    ]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=240)
+    assert [p.exitcode for p in procs] == [0] * n_workers
+
+    client = tracking._client(uri)
+    exp = client.get_experiment_by_name("csmoe/concurrency")
+    runs = client.search_runs([exp.experiment_id])
+    assert len(runs) == n_workers  # one experiment, created once despite the race
+    for run in runs:
+        assert run.info.status == "FINISHED"
+        history = client.get_metric_history(run.info.run_id, "value")
+        worker = int(run.data.params["worker"])
+        assert sorted(m.value for m in history) == [worker * 1000 + s for s in range(n_steps)]
+
+
+def test_failed_body_marks_run_failed(tmp_path):
+    try:
+        with tracking.stage_run("failing", "x"):
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    client = tracking._client(tracking.store_uri())
+    exp = client.get_experiment_by_name("csmoe/failing")
+    (run,) = client.search_runs([exp.experiment_id])
+    assert run.info.status == "FAILED"
+
+
+def test_flatten_nested_params():
+    assert tracking.flatten({"a": {"b": 1, "c": {"d": 2}}, "e": 3}) == {
+        "a.b": 1,
+        "a.c.d": 2,
+        "e": 3,
+    }

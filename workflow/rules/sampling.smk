@@ -1,0 +1,1 @@
+# Stage 1-2: descriptors over the Major TOM grid, GA + random sampling, Table II, Fig. 3.
