@@ -1,0 +1,1 @@
+# evaluate stage rules (see docs/ARCHITECTURE.md)

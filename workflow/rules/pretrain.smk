@@ -1,0 +1,1 @@
+# pretrain stage rules (see docs/ARCHITECTURE.md)
