@@ -1,0 +1,1 @@
+# downloads of the real archives (paper.yaml)

@@ -1,0 +1,1 @@
+# downstream datasets: GEO-Bench and BigEarthNet-v2 (generated or real)
