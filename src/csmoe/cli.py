@@ -21,6 +21,7 @@ STAGE_CLIS = (
     "csmoe.tracking_cli",
     "csmoe.sampling.cli",
     "csmoe.data.cli",
+    "csmoe.data.downstream_cli",
     "csmoe.models.cli",
     "csmoe.train.cli",
     "csmoe.evaluation.cli",
