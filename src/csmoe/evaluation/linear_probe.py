@@ -15,8 +15,8 @@ class LinearConfig:
     """Head training settings (``evaluation.linear`` in config; reasons there)."""
 
     epochs: int = 50
-    batch_size: int = 256
-    lr: float = 1e-3
+    batch_size: int = 64
+    lr: float = 1e-2
     weight_decay: float = 0.0
     standardize: bool = False
 

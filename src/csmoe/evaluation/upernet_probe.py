@@ -17,9 +17,9 @@ class UPerNetConfig:
     """Head and training settings (``evaluation.upernet`` in config; reasons there)."""
 
     scales: list[float] = field(default_factory=lambda: [4, 2, 1, 0.5])
-    channels: int = 64
+    channels: int = 32
     pool_bins: list[int] = field(default_factory=lambda: [1, 2, 3, 6])
-    epochs: int = 50
+    epochs: int = 10
     batch_size: int = 16
     lr: float = 1e-3
     weight_decay: float = 1e-2
