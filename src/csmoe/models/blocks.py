@@ -45,12 +45,10 @@ class Block(nn.Module):
         self.norm2 = nn.LayerNorm(dim)
         self.ffn = ffn
 
-    def forward(self, x: Tensor) -> tuple[Tensor, RoutingLosses | None]:
+    def forward(self, x: Tensor, routing: list[RoutingLosses] | None = None) -> Tensor:
         x = x + self.attn(self.norm1(x))
-        if isinstance(self.ffn, SoftMoE):
-            h, routing = self.ffn(self.norm2(x))
-            return x + h, routing
-        return x + self.ffn(self.norm2(x)), None
+        h = self.norm2(x)
+        return x + (self.ffn(h, routing) if isinstance(self.ffn, SoftMoE) else self.ffn(h))
 
 
 def make_block(
@@ -83,4 +81,4 @@ def sincos_pos_embed(dim: int, grid: int, cls: bool = True) -> Tensor:
     emb = np.pad(emb, ((0, 0), (0, dim - emb.shape[1])))
     if cls:
         emb = np.concatenate([np.zeros((1, dim)), emb], axis=0)
-    return torch.from_numpy(emb).float()
+    return torch.tensor(emb, dtype=torch.float32)  # honours a torch.device context (meta)

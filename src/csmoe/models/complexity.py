@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from csmoe.errors import ConfigError
 from csmoe.models.config import ModelConfig
 
 
@@ -30,9 +31,20 @@ class Scope:
     modality: str = "s2"
     decoder: bool = True
 
-    @classmethod
-    def from_dict(cls, d: dict[str, Any] | None) -> Scope:
-        return cls(**(d or {}))
+    def describe(self) -> str:
+        parts = "encoder + decoder" if self.decoder else "encoder"
+        return f"params: encoder (S1+S2 stems, shared); MACs: one {self.modality} image, {parts}"
+
+
+def counted_model(models: dict[str, Any], name: str, **overrides: Any) -> tuple[ModelConfig, Scope]:
+    """The model ``name`` of ``config['models']['complexity']`` (its preset with ``overrides``)
+    and the scope its published count uses."""
+    specs = models.get("complexity", {})
+    if name not in specs:
+        raise ConfigError(f"models.complexity has no model {name!r} (have {sorted(specs)})")
+    spec = specs[name]
+    cfg = ModelConfig.preset(spec["preset"], models, **overrides)
+    return cfg, Scope(spec.get("modality", "s2"), spec.get("decoder", True))
 
 
 # ---------------------------------------------------------------- parameters
@@ -113,3 +125,36 @@ def count(cfg: ModelConfig, scope: Scope | None = None) -> dict[str, float]:
     params_m = encoder_params(cfg) / 1e6
     gflops = macs / 1e9
     return {"params_m": params_m, "gflops": gflops, "c2c": params_m / gflops}
+
+
+# ---------------------------------------------------------------- checks on the real module
+
+
+def measured_encoder_params(model: Any) -> int:
+    """Parameters of the module parts :func:`encoder_params` counts."""
+    parts = [*model.stems.values(), *model.shared, model.norm]
+    return sum(p.numel() for part in parts for p in part.parameters())
+
+
+def measure_flops(model: Any, scope: Scope | None = None) -> int:
+    """MACs of the counted forward on the real module, by ``torch.utils.flop_counter``.
+
+    The counter reports 2 FLOPs per multiply-add, so the total is halved. The math SDPA kernel
+    is forced: the fused CPU kernels are invisible to the counter. A model built on the meta
+    device (``with torch.device("meta")``) is counted without allocating or computing.
+    """
+    import torch
+    from torch.nn.attention import SDPBackend, sdpa_kernel
+    from torch.utils.flop_counter import FlopCounterMode
+
+    scope = scope or Scope()
+    cfg = model.cfg
+    device = model.pos.device
+    x = torch.zeros(1, cfg.bands(scope.modality), cfg.img_size, cfg.img_size, device=device)
+    counter = FlopCounterMode(display=False)
+    with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), counter:
+        latent, _ = model.encode_tokens(model.embed(x, scope.modality), scope.modality)
+        if scope.decoder:
+            identity = torch.arange(cfg.num_patches, device=device)[None]  # no masking
+            model.decoders[scope.modality](latent, identity)
+    return counter.get_total_flops() // 2

@@ -87,7 +87,7 @@ class Decoder(nn.Module):
         body = gather_tokens(torch.cat([x[:, 1:], fill], dim=1), restore)  # back to grid order
         x = torch.cat([x[:, :1], body], dim=1) + self.pos
         for block in self.blocks:
-            x, _ = block(x)
+            x = block(x)
         return self.pred(self.norm(x))[:, 1:]
 
 
@@ -130,16 +130,15 @@ class CrossSensorMAE(nn.Module):
         layers: tuple[int, ...] = (),
         routing: list[RoutingLosses] | None = None,
     ) -> tuple[Tensor, list[Tensor]]:
-        """Run [CLS] + ``tokens`` through the modality and shared blocks and the final norm."""
+        """Run [CLS] + ``tokens`` through the modality and shared blocks and the final norm;
+        Soft MoE layers append their regularisers to ``routing`` when it is given."""
         stem = self.stems[modality]
         cls = stem.cls_token.expand(tokens.shape[0], -1, -1) + self.pos[:, :1]
         x = torch.cat([cls, tokens], dim=1)
         wanted = {i % self.depth for i in layers}
         hidden: dict[int, Tensor] = {}
         for i, block in enumerate([*stem.blocks, *self.shared]):
-            x, aux = block(x)
-            if aux is not None and routing is not None:
-                routing.append(aux)
+            x = block(x, routing)
             if i in wanted:
                 hidden[i] = x
         return self.norm(x), [hidden[i % self.depth] for i in layers]

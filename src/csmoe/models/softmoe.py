@@ -82,14 +82,17 @@ class SoftMoE(nn.Module):
         # [b, e, s, h] · [e, h, d] -> [b, e, s, d]
         return torch.einsum("besh,ehd->besd", hidden, self.w2) + self.b2[:, None, :]
 
-    def forward(self, x: Tensor) -> tuple[Tensor, RoutingLosses]:
+    def forward(self, x: Tensor, routing: list[RoutingLosses] | None = None) -> Tensor:
+        """Mix ``x`` ``[b, n, d]``; append this layer's regularisers to ``routing`` if given
+        (pretraining only: inference skips their cost)."""
         dispatch, combine = self.routing(x)
         # slot inputs (Eq. 13): [b, n, d] · [b, n, e, s] -> [b, e, s, d]
         slots = torch.einsum("bnd,bnes->besd", x, dispatch)
         outputs = self.experts(slots)
+        if routing is not None:
+            routing.append(RoutingLosses(slot_repulsion(slots), usage_entropy_gap(combine)))
         # recombine per token: [b, e, s, d] · [b, n, e, s] -> [b, n, d]
-        y = torch.einsum("besd,bnes->bnd", outputs, combine)
-        return y, RoutingLosses(slot_repulsion(slots), usage_entropy_gap(combine))
+        return torch.einsum("besd,bnes->bnd", outputs, combine)
 
 
 def slot_repulsion(slots: Tensor) -> Tensor:
