@@ -22,6 +22,7 @@ def register(sub: Any) -> None:
     p = command("table4", _table4, "patch-size sweep (Table IV) and Figs. 6/7")
     p.add_argument("--inputs", nargs="+", required=True, help="probe result JSON files")
     p.add_argument("--out", required=True, help="table4.csv")
+    p.add_argument("--strategy", default="cls", help="[CLS] strategy of the classification scores")
     p.add_argument("--fig6", help="classification scores vs GFLOPs (PNG)")
     p.add_argument("--fig7", help="segmentation scores vs GFLOPs (PNG)")
 
@@ -63,7 +64,7 @@ def _table4(args: argparse.Namespace) -> int:
     from csmoe.report.tables import table4
 
     params = resolve_params(args)
-    table = table4(probe_frame(args.inputs), strategy=params.get("strategy", "cls"))
+    table = table4(probe_frame(args.inputs), strategy=args.strategy)
     write_csv(args.out, table)
     for path, tasks, title in (
         (args.fig6, paper.CLASSIFICATION_TASKS, "Fig. 6: classification vs FLOPs"),
