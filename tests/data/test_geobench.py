@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from csmoe.data import geobench_format as fmt
+from csmoe.data.bands import S2_MODEL_BANDS
 from csmoe.data.geobench import load_task
 from csmoe.errors import InputError
 
@@ -108,7 +109,7 @@ def test_eurosat_channels_by_position(tmp_path, real_pickler):
     assert data.s1 is None and data.kind == "multiclass" and data.num_classes == 10
     assert data.s2.shape == (2, 10, 64, 64)
     # issue #28: the channel named "08A" holds B09 and the last one holds B8A
-    expected = [CODES[b] for b in fmt.MODEL_S2]
+    expected = [CODES[b] for b in S2_MODEL_BANDS]
     assert data.s2[0, :, 0, 0].tolist() == expected
     assert data.labels.tolist() == [0, 1]
 
