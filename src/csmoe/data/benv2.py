@@ -81,6 +81,7 @@ SUBSETS = {
     "243k": (set(COUNTRIES), {"summer", "autumn"}),
     "all": (None, None),
 }
+BEN_YEARS = (2017, 2018)  # BigEarthNet's acquisitions
 SPLITS = {"train": "train", "valid": "validation", "val": "validation",
           "validation": "validation", "test": "test"}  # fmt: skip
 
@@ -134,10 +135,12 @@ def season_of(s2v1_name: str) -> str:
     The official table (bigearthnet_common s1_s2_name_country_season) is not a pure month
     rule (a few late-August acquisitions count as autumn), so it wins when installed.
     """
-    table = _season_table()
-    if s2v1_name in table:
-        return table[s2v1_name]
-    month = datetime.datetime.strptime(s2v1_name.split("_")[2][:8], "%Y%m%d").month
+    day = datetime.datetime.strptime(s2v1_name.split("_")[2][:8], "%Y%m%d")
+    if day.year in BEN_YEARS:  # only then can the table know it (and is worth loading)
+        table = _season_table()
+        if s2v1_name in table:
+            return table[s2v1_name]
+    month = day.month
     return ("winter", "spring", "summer", "autumn")[(month % 12) // 3]
 
 

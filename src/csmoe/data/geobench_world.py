@@ -77,15 +77,21 @@ def fractions(classes: np.ndarray) -> dict[int, float]:
     return {int(c): n / classes.size for c, n in zip(codes, counts, strict=True)}
 
 
-def ben43_label(scene: Scene, min_fraction: float) -> np.ndarray | None:
+def ben43_index(code: int, climate: str) -> int:
+    """Index in BEN43 of the BigEarthNet-43 class of WorldCover ``code`` under ``climate``."""
+    if code == 10:
+        name = "Coniferous forest" if climate[0] in "DE" else "Broad-leaved forest"
+    else:
+        name = _BEN43[code]
+    return fmt.BEN43.index(name)
+
+
+def ben43_label(scene: Scene, min_fraction: float) -> np.ndarray:
+    """Multi-hot over BEN43 of the classes covering at least ``min_fraction``."""
     label = np.zeros(len(fmt.BEN43), np.int64)
     for code, share in fractions(scene.classes).items():
         if share >= min_fraction:
-            if code == 10:
-                name = "Coniferous forest" if scene.climate[0] in "DE" else "Broad-leaved forest"
-            else:
-                name = _BEN43[code]
-            label[fmt.BEN43.index(name)] = 1
+            label[ben43_index(code, scene.climate)] = 1
     return label
 
 
