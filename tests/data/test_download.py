@@ -157,7 +157,10 @@ def test_majortom_fetches_only_selected_rows(server, tmp_path):
                                    for p in download_sets.PRODUCTS}}  # fmt: skip
     selected = pd.DataFrame({"grid_cell": ["1U_1R", "6U_6R", "99U_99R"]})
     out, cache = tmp_path / "majortom" / "mtom_mu", tmp_path / "cache"
-    stats = download_sets.majortom(selected, out, cache, params)
+    metadata = {p: cache / p / "metadata.parquet" for p in download_sets.PRODUCTS}
+    for product, path in metadata.items():
+        download_sets.majortom_metadata(product, path, params)
+    stats = download_sets.majortom(selected, metadata, out, cache, params)
     assert stats["cells_found"] == 2
     for product in download_sets.PRODUCTS:
         meta = pd.read_parquet(out / product / "metadata.parquet")
@@ -168,7 +171,7 @@ def test_majortom_fetches_only_selected_rows(server, tmp_path):
         source_bytes = sum(p.stat().st_size for p in (root / product / "images").iterdir())
         assert 0 < stats[f"{product}_bytes_fetched"] < source_bytes / 2
     # a rerun reuses the fetched fragments: nothing is fetched again
-    again = download_sets.majortom(selected, out, cache, params)
+    again = download_sets.majortom(selected, metadata, out, cache, params)
     assert again["S2L2A_bytes_fetched"] == 0
 
 

@@ -74,6 +74,7 @@ def labels19(label43: np.ndarray) -> list[str]:
 def write_world(cells: Any, out_dir: str | Path, spec: Benv2WorldSpec) -> dict[str, Any]:
     """Render and write the set under the fresh folder ``out_dir``; return counts."""
     import pandas as pd
+    import rasterio
 
     from csmoe.io import write_parquet
 
@@ -81,35 +82,16 @@ def write_world(cells: Any, out_dir: str | Path, spec: Benv2WorldSpec) -> dict[s
     rng = np.random.default_rng(cell_seed("benv2", spec.seed))
     records = cells.to_dict("records")
     others = [c for c in benv2.COUNTRIES if c != "Serbia"]
-    country_p = [spec.serbia_share] + [(1 - spec.serbia_share) / len(others)] * len(others)
+    share = (1 - spec.serbia_share) / len(others)
+    countries = {"Serbia": spec.serbia_share, **dict.fromkeys(others, share)}
     splits = [s for s in SPLITS for _ in range(spec.samples[s])]
     rows, seasons, redrawn = [], [], 0
-    for i, split in enumerate(progress(splits, desc="benv2 patches")):
-        country = str(rng.choice(["Serbia", *others], p=country_p))
-        season = str(rng.choice(list(SEASON_WEIGHTS), p=list(SEASON_WEIGHTS.values())))
-        for attempt in range(100):  # bounded redraw of scenes without any 19-class label
-            cell = records[int(rng.integers(len(records)))]
-            date = _date_in(season, rng)
-            scene = render_scene(
-                cell["centre_lat"], cell["centre_lon"], cell["climate"], int(cell["landcover"]),
-                benv2.SIZE, cell_seed(f"benv2/{cell['grid_cell']}/{i}/{attempt}", spec.seed),
-                doy=date.timetuple().tm_yday,
-            )  # fmt: skip
-            label43 = ben43_label(scene, spec.min_fraction)
-            if labels19(label43):
-                break
-            redrawn += 1
-        else:
-            raise RuntimeError("benv2: no labelled scene in 100 draws")
-        names = patch_names(scene, date, i)
-        _write_patch(out_dir, scene, names)
-        seasons.append(season)
-        rows.append({
-            "patch_id": names["patch_id"], "labels": labels19(label43), "split": split,
-            "country": country, "s1_name": names["s1_name"], "s2v1_name": names["s2v1_name"],
-            "contains_seasonal_snow": season == "winter" and scene.climate[0] in "DE",
-            "contains_cloud_or_shadow": False,
-        })  # fmt: skip
+    with rasterio.Env():  # one GDAL environment for all files (not one per file)
+        for i, split in enumerate(progress(splits, desc="benv2 patches")):
+            row, season, tries = _patch(out_dir, records, i, split, spec, rng, countries)
+            rows.append(row)
+            seasons.append(season)
+            redrawn += tries
     meta = pd.DataFrame(rows)
     write_parquet(out_dir / benv2.METADATA, meta)
     summer, serbia = np.array(seasons) == "summer", meta["country"].to_numpy() == "Serbia"
@@ -200,3 +182,43 @@ def write_tif(path: Path, data: np.ndarray, crs: str, transform: Any) -> None:
                    dtype=data.dtype.name, crs=crs, transform=transform)  # fmt: skip
     with rasterio.open(path, "w", **profile) as dst:
         dst.write(data, 1)
+
+
+def _patch(
+    out_dir: Path,
+    records: list[dict],
+    i: int,
+    split: str,
+    spec: Benv2WorldSpec,
+    rng: np.random.Generator,
+    country_p: list[float],
+) -> tuple[dict[str, Any], str, int]:
+    """Render, label and write patch ``i``; return its metadata row, season, redraws."""
+    others = [c for c in benv2.COUNTRIES if c != "Serbia"]
+    redrawn = 0
+
+    country = str(rng.choice(["Serbia", *others], p=country_p))
+    season = str(rng.choice(list(SEASON_WEIGHTS), p=list(SEASON_WEIGHTS.values())))
+    for attempt in range(100):  # bounded redraw of scenes without any 19-class label
+        cell = records[int(rng.integers(len(records)))]
+        date = _date_in(season, rng)
+        scene = render_scene(
+            cell["centre_lat"], cell["centre_lon"], cell["climate"], int(cell["landcover"]),
+            benv2.SIZE, cell_seed(f"benv2/{cell['grid_cell']}/{i}/{attempt}", spec.seed),
+            doy=date.timetuple().tm_yday,
+        )  # fmt: skip
+        label43 = ben43_label(scene, spec.min_fraction)
+        if labels19(label43):
+            break
+        redrawn += 1
+    else:
+        raise RuntimeError("benv2: no labelled scene in 100 draws")
+    names = patch_names(scene, date, i)
+    _write_patch(out_dir, scene, names)
+    row = {
+        "patch_id": names["patch_id"], "labels": labels19(label43), "split": split,
+        "country": country, "s1_name": names["s1_name"], "s2v1_name": names["s2v1_name"],
+        "contains_seasonal_snow": season == "winter" and scene.climate[0] in "DE",
+        "contains_cloud_or_shadow": False,
+    }  # fmt: skip
+    return row, season, redrawn

@@ -5,7 +5,9 @@ deletes the outputs of a failed job, the cache survives), so a rerun resumes: fi
 are verified and skipped, a ``.part`` resumes, Major TOM fragments already fetched are kept.
 Outputs are written through :func:`csmoe.io.atomic_path`.
 
-- Major TOM Core: :func:`majortom` → ``{out}/{S2L2A,S1RTC}/metadata.parquet`` +
+- Major TOM Core: :func:`majortom_metadata` → the products' metadata parquets (whole: the
+  sampling stage's archive in paper.yaml); :func:`majortom` → ``{out}/{S2L2A,S1RTC}/`` with
+  ``metadata.parquet`` +
   ``images/part_*.parquet``, the layout the generated mini world uses (and the Hugging Face
   datasets Major-TOM/Core-S2L2A and Core-S1RTC have), holding only the selected cells;
 - GEO-Bench: :func:`geobench_task` → ``{out}`` = ``.../{benchmark}/{task}/`` unzipped;
@@ -40,18 +42,35 @@ def _fetch(entry: dict[str, Any], dest: Path, params: dict[str, Any]) -> Path:
                  **_retry(params))  # fmt: skip
 
 
-def majortom(cells: Any, out: Path, cache: Path, params: dict[str, Any]) -> dict[str, Any]:
-    """Fetch the S2L2A and S1RTC rows of the cells ``cells.grid_cell`` present in both."""
+def majortom_metadata(product: str, out: Path, params: dict[str, Any]) -> Path:
+    """The whole metadata parquet of a Major TOM Core product (the sampling archive's input)."""
+    if product not in PRODUCTS:
+        raise ConfigError(f"unknown Major TOM product {product!r}; known: {PRODUCTS}")
+    entry = params["majortom"][product]
+    return _fetch({**entry, "url": entry["metadata_url"]}, out, params)
+
+
+def majortom(
+    cells: Any, metadata: dict[str, Path], out: Path, cache: Path, params: dict[str, Any]
+) -> dict[str, Any]:
+    """Fetch the S2L2A and S1RTC rows of the cells ``cells.grid_cell`` present in both.
+
+    ``metadata`` maps each product to its downloaded metadata parquet; fetched rows are kept
+    under ``cache/{product}/`` named by source file and row set, so a rerun (or another cell
+    set sharing a source file and rows) does not fetch them again.
+    """
+    import hashlib
+
     import pandas as pd
     import pyarrow.parquet as pq
 
     wanted = set(cells["grid_cell"])
     metas = {}
     for product in PRODUCTS:
-        url = params["majortom"][product]["metadata_url"]
-        path = _fetch({**params["majortom"][product], "url": url},
-                      cache / product / "metadata.parquet", params)  # fmt: skip
-        meta = pd.read_parquet(path)
+        try:
+            meta = pd.read_parquet(metadata[product])
+        except Exception as err:  # pyarrow raises several types for a corrupt file
+            raise InputError(metadata[product], f"unreadable Major TOM metadata: {err}") from err
         meta = meta[meta["grid_cell"].isin(wanted)]
         # one acquisition per cell: the clearest S2, the first S1
         order = ["grid_cell", "cloud_cover", "timestamp"] if product == "S2L2A" else \
@@ -68,14 +87,15 @@ def majortom(cells: Any, out: Path, cache: Path, params: dict[str, Any]) -> dict
             fetched = 0
             parts = list(meta.groupby("source_url", sort=True))
             for k, (source, rows) in enumerate(progress(parts, desc=f"Major TOM {product}")):
-                fragment = cache / product / "rows" / f"part_{k:05d}.parquet"
+                key = hashlib.sha1(f"{source}:{list(rows['parquet_row'])}".encode()).hexdigest()
+                stem = Path(urllib.parse.urlparse(source).path).stem
+                fragment = cache / product / "rows" / f"{stem}-{key[:12]}.parquet"
                 if not fragment.exists():  # resumable at the granularity of a source file
                     table, moved = read_rows(source, rows["parquet_row"], **_retry(params))
                     fetched += moved
                     with atomic_path(fragment) as part:
                         pq.write_table(table, part, row_group_size=1)
-                target = tmp / product / "images" / f"part_{k:05d}.parquet"
-                _link_or_copy(fragment, target)
+                _link_or_copy(fragment, tmp / product / "images" / f"part_{k:05d}.parquet")
                 meta.loc[rows.index, "parquet_url"] = f"images/part_{k:05d}.parquet"
                 meta.loc[rows.index, "parquet_row"] = range(len(rows))
             meta.drop(columns="source_url").to_parquet(tmp / product / "metadata.parquet",
