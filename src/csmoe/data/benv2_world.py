@@ -191,13 +191,11 @@ def _patch(
     split: str,
     spec: Benv2WorldSpec,
     rng: np.random.Generator,
-    country_p: list[float],
+    countries: dict[str, float],
 ) -> tuple[dict[str, Any], str, int]:
     """Render, label and write patch ``i``; return its metadata row, season, redraws."""
-    others = [c for c in benv2.COUNTRIES if c != "Serbia"]
     redrawn = 0
-
-    country = str(rng.choice(["Serbia", *others], p=country_p))
+    country = str(rng.choice(list(countries), p=list(countries.values())))
     season = str(rng.choice(list(SEASON_WEIGHTS), p=list(SEASON_WEIGHTS.values())))
     for attempt in range(100):  # bounded redraw of scenes without any 19-class label
         cell = records[int(rng.integers(len(records)))]
