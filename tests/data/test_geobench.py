@@ -203,3 +203,14 @@ def test_our_writer_is_loadable_by_geobench_style_unpickling(tmp_path, real_pick
         assert attrs["bands_order"][-1] == "label"
         info = attrs["02 - Blue"]["band_info"]
         assert isinstance(info, classes["Sentinel2"]) and info.wavelength == 0.49
+
+
+def test_corrupt_sample_and_missing_partition_named(tmp_path):
+    names = [f"id_{i}" for i in range(4)]
+    _, folder = _task_folder(tmp_path, "m-brick-kiln", names)
+    (folder / "id_0.hdf5").write_bytes(b"\x00not hdf5")
+    with pytest.raises(InputError, match=r"id_0\.hdf5: not a readable HDF5"):
+        load_task(tmp_path, "m-brick-kiln", "train")
+    (folder / "default_partition.json").unlink()
+    with pytest.raises(InputError, match=r"default_partition\.json: partition file not found"):
+        load_task(tmp_path, "m-brick-kiln", "train")
