@@ -19,6 +19,7 @@ import numpy as np
 import pytest
 
 from csmoe.data import geobench_format as fmt
+from csmoe.data.bands import S2_MODEL_BANDS
 from csmoe.data.geobench import load_task
 from csmoe.errors import InputError
 
@@ -108,7 +109,7 @@ def test_eurosat_channels_by_position(tmp_path, real_pickler):
     assert data.s1 is None and data.kind == "multiclass" and data.num_classes == 10
     assert data.s2.shape == (2, 10, 64, 64)
     # issue #28: the channel named "08A" holds B09 and the last one holds B8A
-    expected = [CODES[b] for b in fmt.MODEL_S2]
+    expected = [CODES[b] for b in S2_MODEL_BANDS]
     assert data.s2[0, :, 0, 0].tolist() == expected
     assert data.labels.tolist() == [0, 1]
 
@@ -202,3 +203,14 @@ def test_our_writer_is_loadable_by_geobench_style_unpickling(tmp_path, real_pick
         assert attrs["bands_order"][-1] == "label"
         info = attrs["02 - Blue"]["band_info"]
         assert isinstance(info, classes["Sentinel2"]) and info.wavelength == 0.49
+
+
+def test_corrupt_sample_and_missing_partition_named(tmp_path):
+    names = [f"id_{i}" for i in range(4)]
+    _, folder = _task_folder(tmp_path, "m-brick-kiln", names)
+    (folder / "id_0.hdf5").write_bytes(b"\x00not hdf5")
+    with pytest.raises(InputError, match=r"id_0\.hdf5: not a readable HDF5"):
+        load_task(tmp_path, "m-brick-kiln", "train")
+    (folder / "default_partition.json").unlink()
+    with pytest.raises(InputError, match=r"default_partition\.json: partition file not found"):
+        load_task(tmp_path, "m-brick-kiln", "train")

@@ -22,7 +22,8 @@ from pathlib import Path
 
 import numpy as np
 
-from csmoe.data.geobench_format import BEN43, MODEL_S1, MODEL_S2
+from csmoe.data.bands import S1_MODEL_BANDS, S2_MODEL_BANDS
+from csmoe.data.geobench_format import BEN43
 from csmoe.errors import ConfigError, InputError
 from csmoe.log import get_logger
 
@@ -80,6 +81,7 @@ SUBSETS = {
     "243k": (set(COUNTRIES), {"summer", "autumn"}),
     "all": (None, None),
 }
+BEN_YEARS = (2017, 2018)  # BigEarthNet's acquisitions
 SPLITS = {"train": "train", "valid": "validation", "val": "validation",
           "validation": "validation", "test": "test"}  # fmt: skip
 
@@ -133,10 +135,12 @@ def season_of(s2v1_name: str) -> str:
     The official table (bigearthnet_common s1_s2_name_country_season) is not a pure month
     rule (a few late-August acquisitions count as autumn), so it wins when installed.
     """
-    table = _season_table()
-    if s2v1_name in table:
-        return table[s2v1_name]
-    month = datetime.datetime.strptime(s2v1_name.split("_")[2][:8], "%Y%m%d").month
+    day = datetime.datetime.strptime(s2v1_name.split("_")[2][:8], "%Y%m%d")
+    if day.year in BEN_YEARS:  # only then can the table know it (and is worth loading)
+        table = _season_table()
+        if s2v1_name in table:
+            return table[s2v1_name]
+    month = day.month
     return ("winter", "spring", "summer", "autumn")[(month % 12) // 3]
 
 
@@ -190,8 +194,8 @@ def load_pairs(
 
 
 def stack_s2(bands: dict[str, np.ndarray], patch_id: str) -> np.ndarray:
-    out = np.empty((len(MODEL_S2), SIZE, SIZE), np.float32)
-    for i, band in enumerate(MODEL_S2):
+    out = np.empty((len(S2_MODEL_BANDS), SIZE, SIZE), np.float32)
+    for i, band in enumerate(S2_MODEL_BANDS):
         if band not in bands:
             raise InputError(patch_id, f"S2 band {band} missing")
         out[i] = upsample(bands[band], patch_id, band)
@@ -199,10 +203,10 @@ def stack_s2(bands: dict[str, np.ndarray], patch_id: str) -> np.ndarray:
 
 
 def stack_s1(bands: dict[str, np.ndarray], s1_name: str) -> np.ndarray:
-    missing = [b for b in MODEL_S1 if b not in bands]
+    missing = [b for b in S1_MODEL_BANDS if b not in bands]
     if missing:
         raise InputError(s1_name, f"S1 band(s) {missing} missing")
-    out = np.stack([bands[b] for b in MODEL_S1]).astype(np.float32)
+    out = np.stack([bands[b] for b in S1_MODEL_BANDS]).astype(np.float32)
     if out.shape[1:] != (SIZE, SIZE):
         raise InputError(s1_name, f"S1 bands are {out.shape[1:]}, expected {SIZE}×{SIZE}")
     return out
@@ -253,11 +257,11 @@ class _TiffStore:
 
     def s2(self, patch_id: str) -> dict[str, np.ndarray]:
         folder = self.root / S2_DIR / s2_tile(patch_id) / patch_id
-        return self._read(folder, patch_id, MODEL_S2)
+        return self._read(folder, patch_id, S2_MODEL_BANDS)
 
     def s1(self, s1_name: str) -> dict[str, np.ndarray]:
         folder = self.root / S1_DIR / s1_product(s1_name) / s1_name
-        return self._read(folder, s1_name, MODEL_S1)
+        return self._read(folder, s1_name, S1_MODEL_BANDS)
 
     def _read(self, folder: Path, name: str, bands: tuple[str, ...]) -> dict[str, np.ndarray]:
         import rasterio

@@ -6,7 +6,7 @@ Layout: ``{root}/{classification_v1.0|segmentation_v1.0}/{task}/`` holds ``{samp
 ``attrs["pickle"]`` (``str`` of a pickled dict: per band its ``band_info``, ``bands_order``,
 and ``label`` for classification); segmentation keeps its label as the band ``label``.
 
-Model units: S2 reflectance ×10 000 in the order of ``MODEL_S2``; S1 VV, VH in dB.
+Model units: S2 reflectance ×10 000 in the order of ``S2_MODEL_BANDS``; S1 VV, VH in dB.
 """
 
 from __future__ import annotations
@@ -18,7 +18,8 @@ from pathlib import Path
 
 import numpy as np
 
-from csmoe.data.geobench_format import LABEL, MODEL_S2, S2_INFO, Task, get_task, safe_loads
+from csmoe.data.bands import S2_MODEL_BANDS, linear_to_db
+from csmoe.data.geobench_format import LABEL, S2_INFO, Task, get_task, safe_loads
 from csmoe.errors import InputError
 
 SPLITS = {"train": "train", "valid": "valid", "val": "valid", "validation": "valid", "test": "test"}
@@ -136,7 +137,7 @@ def _s2(arrays: dict[str, np.ndarray], spec: Task, path: Path) -> np.ndarray:
         w5, w6, w7 = (S2_INFO[b][2] for b in ("B05", "B06", "B07"))
         t = (w6 - w5) / (w7 - w5)
         bands["B06"] = (1 - t) * bands["B05"] + t * bands["B07"]
-    s2 = np.stack([bands[b] for b in MODEL_S2]).astype(np.float32)
+    s2 = np.stack([bands[b] for b in S2_MODEL_BANDS]).astype(np.float32)
     return s2 * np.float32(spec.s2_scale)
 
 
@@ -146,7 +147,7 @@ def _s1(arrays: dict[str, np.ndarray], spec: Task, path: Path) -> np.ndarray | N
     bands = _channels(arrays, spec, path)
     # Lee-filtered intensities are linear power; the model takes backscatter in dB
     linear = np.stack([bands["VV"], bands["VH"]])
-    return (10.0 * np.log10(np.maximum(linear, 1e-6))).astype(np.float32)
+    return linear_to_db(np.maximum(linear, 1e-6))
 
 
 def _label(value: object, spec: Task, path: Path) -> np.ndarray:

@@ -23,6 +23,8 @@ import pickle
 from dataclasses import dataclass, field
 from typing import Any
 
+from csmoe.data.bands import S2_ALL_BANDS, S2_L2A_BANDS
+
 # ---- bands -------------------------------------------------------------------------------
 
 # GEO-Bench's Sentinel-2 band names (geobench.dataset.sentinel2_13_bands), by band code
@@ -71,12 +73,8 @@ S1_SO2SAT = (
 CLOUD = "Cloud Probability"
 LABEL = "label"
 
-# the model's inputs (docs/ARCHITECTURE.md)
-MODEL_S2 = ("B02", "B03", "B04", "B08", "B05", "B06", "B07", "B8A", "B11", "B12")
-MODEL_S1 = ("VV", "VH")
-
-_S2_13 = tuple(S2_NAMES)  # B01..B08, B8A, B09, B10, B11, B12 (GEO-Bench's order)
-_S2_12 = tuple(b for b in _S2_13 if b != "B10")
+_S2_13 = S2_ALL_BANDS  # B01..B08, B8A, B09, B10, B11, B12 (GEO-Bench's order too)
+_S2_12 = S2_L2A_BANDS
 
 
 # ---- tasks -------------------------------------------------------------------------------
