@@ -11,9 +11,22 @@ from csmoe.data.geobench import task_dir
 from csmoe.data.geobench_format import get_task, write_sample
 from csmoe.data.scenes import render_scene
 
-TINY_MODEL = dict(img_size=32, patch_size=8, dim=32, heads=2, modality_layers=1, shared_layers=1,
-                  decoder_dim=32, decoder_layers=1, decoder_heads=2, proj_dim=16, num_experts=2,
-                  moe_modality_layers=[0], moe_shared_layers=[0], slots_per_expert=4)  # fmt: skip
+TINY_MODEL = dict(
+    img_size=32,
+    patch_size=8,
+    dim=32,
+    heads=2,
+    modality_layers=1,
+    shared_layers=1,
+    decoder_dim=32,
+    decoder_layers=1,
+    decoder_heads=2,
+    proj_dim=16,
+    num_experts=2,
+    moe_modality_layers=[0],
+    moe_shared_layers=[0],
+    slots_per_expert=4,
+)
 LANDCOVER = (10, 20, 30, 40, 50, 60, 80, 90)
 CLIMATES = ("Af", "BWh", "Cfb", "Dfb", "ET", "Csa")
 

@@ -8,9 +8,22 @@ from csmoe.errors import InputError
 from csmoe.evaluation.features import cached, default_layers, encode, normalise
 from csmoe.models import ModelConfig, build_model
 
-TINY = dict(img_size=16, patch_size=4, dim=16, heads=2, modality_layers=1, shared_layers=1,
-            decoder_dim=16, decoder_layers=1, decoder_heads=2, proj_dim=8, num_experts=2,
-            moe_modality_layers=[0], moe_shared_layers=[0], slots_per_expert=2)  # fmt: skip
+TINY = dict(
+    img_size=16,
+    patch_size=4,
+    dim=16,
+    heads=2,
+    modality_layers=1,
+    shared_layers=1,
+    decoder_dim=16,
+    decoder_layers=1,
+    decoder_heads=2,
+    proj_dim=8,
+    num_experts=2,
+    moe_modality_layers=[0],
+    moe_shared_layers=[0],
+    slots_per_expert=2,
+)
 STATS = {"s1": {"mean": [0, 0], "std": [1, 1]}, "s2": {"mean": [0] * 10, "std": [1] * 10}}
 
 
@@ -33,8 +46,15 @@ def test_encode_strategies_and_maps_match_the_model():
     torch.manual_seed(0)
     model = build_model(ModelConfig.from_dict(TINY)).eval()
     images = np.random.default_rng(0).normal(size=(5, 10, 8, 8)).astype(np.float32)
-    out = encode(model, STATS, images, "s2", strategies=["cls", "avg_all", "cls_norm_proj"],
-                 layers=[0, 1], batch_size=2)  # fmt: skip
+    out = encode(
+        model,
+        STATS,
+        images,
+        "s2",
+        strategies=["cls", "avg_all", "cls_norm_proj"],
+        layers=[0, 1],
+        batch_size=2,
+    )
     assert out["cls"].shape == (5, 16) and out["cls_norm_proj"].shape == (5, 8)
     assert np.allclose(np.linalg.norm(out["cls_norm_proj"], axis=1), 1, atol=1e-5)
     assert out["maps"].shape == (5, 2, 16, 4, 4) and out["maps"].dtype == np.float16

@@ -53,13 +53,19 @@ def _scores(model, stats, splits):
     aa = probe(
         {s: f["s2"][: few[s]] for s, f in feats.items()},
         {s: d["single"][: few[s]] for s, d in splits.items()},
-        "multiclass", len(LANDCOVER), cfg, **kwargs,
-    )["test"]  # fmt: skip
+        "multiclass",
+        len(LANDCOVER),
+        cfg,
+        **kwargs,
+    )["test"]
     mean_ap = probe(
         {s: f["s2"] for s, f in feats.items()},
         {s: d["multi"] for s, d in splits.items()},
-        "multilabel", len(LANDCOVER), cfg, **kwargs,
-    )["test"]  # fmt: skip
+        "multilabel",
+        len(LANDCOVER),
+        cfg,
+        **kwargs,
+    )["test"]
     cbir = evaluate_pairs(
         {"validation": feats["valid"], "test": feats["test"]},
         {"validation": splits["valid"]["multi"], "test": splits["test"]["multi"]},
@@ -78,8 +84,11 @@ def one_thread():
 
 def test_pretrained_encoder_clearly_beats_random(one_thread, tiny_model):
     pretrain = scenes(400, 0)
-    splits = {"train": _arrays(scenes(200, 1)), "valid": _arrays(scenes(60, 2)),
-              "test": _arrays(scenes(150, 3))}  # fmt: skip
+    splits = {
+        "train": _arrays(scenes(200, 1)),
+        "valid": _arrays(scenes(60, 2)),
+        "test": _arrays(scenes(150, 3)),
+    }
     stats = norm_stats(pretrain)
     cfg = ModelConfig.from_dict(tiny_model)
     torch.manual_seed(0)

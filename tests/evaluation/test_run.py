@@ -6,27 +6,43 @@ from importlib.resources import files
 import pytest
 
 from csmoe.errors import ConfigError, InputError
-from csmoe.evaluation.run import cbir_set, probe_task
+from csmoe.evaluation.run import cbir_set, load_checked, probe_task
 from csmoe.evaluation.strategies import STRATEGIES
 from csmoe.models import ModelConfig
 
 PARAMS = {
     "strategies": list(STRATEGIES),
-    "tasks": {"m-eurosat": {"modality": "s2"}, "m-bigearthnet": {"modality": "s2"},
-              "m-SA-crop-type": {"modality": "s2"}},
+    "tasks": {
+        "m-eurosat": {"modality": "s2"},
+        "m-bigearthnet": {"modality": "s2"},
+        "m-SA-crop-type": {"modality": "s2"},
+    },
     "linear": {"epochs": 5, "batch_size": 16, "lr": 1e-2},
-    "upernet": {"scales": [2, 1], "channels": 8, "pool_bins": [1, 2], "epochs": 2,
-                "batch_size": 8, "n_examples": 2},
+    "upernet": {
+        "scales": [2, 1],
+        "channels": 8,
+        "pool_bins": [1, 2],
+        "epochs": 2,
+        "batch_size": 8,
+        "n_examples": 2,
+    },
     "cbir": {"k": 3, "strategy": "cls", "sets": {"benv2_243k": "243k", "benv2_14k": "14k"}},
     "threads": 1,
-}  # fmt: skip
+}
 BENV2_MOCK = files("configilm") / "extra" / "mock_data" / "BENv2"
 
 
 def _probe(tmp_path, root, ckpt, task, **kw):
-    return probe_task(params=PARAMS, checkpoint=ckpt, expected_model=kw.get("expected"),
-                      geobench_root=root, task=task, variant="tiny", epoch="final",
-                      out_dir=tmp_path / task, seed=0)  # fmt: skip
+    return probe_task(
+        params=PARAMS,
+        ckpt=load_checked(ckpt, kw.get("expected")),
+        geobench_root=root,
+        task=task,
+        variant="tiny",
+        epoch="final",
+        out_dir=tmp_path / task,
+        seed=0,
+    )
 
 
 def test_linear_probe_writes_one_record_per_strategy(tmp_path, geobench_root, random_checkpoint):
@@ -71,16 +87,59 @@ def test_checkpoint_that_does_not_match_the_config_is_refused(
 
 
 def test_cbir_on_real_bigearthnet_v2_patches(tmp_path, random_checkpoint):
-    out = cbir_set(params=PARAMS, checkpoint=random_checkpoint, expected_model=None,
-                   benv2_root=BENV2_MOCK, set_name="benv2_243k", variant="tiny",
-                   out=tmp_path / "benv2_243k.json")  # fmt: skip
+    out = cbir_set(
+        params=PARAMS,
+        ckpt=load_checked(random_checkpoint, None),
+        benv2_root=BENV2_MOCK,
+        set_name="benv2_243k",
+        variant="tiny",
+        out=tmp_path / "benv2_243k.json",
+    )
     record = json.loads(out.read_text())
     assert set(record["pairs"]) == {"s1s1", "s2s2", "s1s2", "s2s1"}
     assert record["n_queries"] == 6 and record["n_archive"] == 6 and record["k"] == 3
     assert all(0 <= v["f1"] <= 100 for v in record["pairs"].values())
     # the mock holds Austrian summer patches only: the Serbian 14k set has no query
     with pytest.raises(InputError, match="no patches in subset '14k'"):
-        cbir_set(params=PARAMS, checkpoint=random_checkpoint, expected_model=None,
-                 benv2_root=BENV2_MOCK, set_name="benv2_14k", variant="tiny",
-                 out=tmp_path / "benv2_14k.json")  # fmt: skip
+        cbir_set(
+            params=PARAMS,
+            ckpt=load_checked(random_checkpoint, None),
+            benv2_root=BENV2_MOCK,
+            set_name="benv2_14k",
+            variant="tiny",
+            out=tmp_path / "benv2_14k.json",
+        )
     assert not (tmp_path / "benv2_14k.json").exists()
+
+
+def test_cli_probes_several_tasks_of_one_checkpoint(tmp_path, geobench_root, random_checkpoint):
+    from csmoe.cli import main
+
+    params = json.dumps({**PARAMS, "strategies": ["cls"]})
+    args = [
+        "evaluate",
+        "probe",
+        "--params",
+        params,
+        "--checkpoint",
+        str(random_checkpoint),
+        "--variant",
+        "tiny",
+        "--epoch",
+        "final",
+        "--geobench",
+        str(geobench_root),
+        "--tasks",
+        "m-eurosat",
+        "m-SA-crop-type",
+        "--out-dir",
+        str(tmp_path),
+    ]
+    assert main(args) == 0
+    assert (tmp_path / "m-eurosat" / "cls.json").exists()
+    assert (tmp_path / "m-SA-crop-type" / "upernet.json").exists()
+    # a corrupt checkpoint is one clear error line, exit status 2
+    bad = tmp_path / "bad.safetensors"
+    bad.write_bytes(b"not a checkpoint")
+    args[args.index(str(random_checkpoint))] = str(bad)
+    assert main(args) == 2

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 from typing import Any
 
 from csmoe.config import add_config_arguments, resolve_params
@@ -26,16 +27,16 @@ def register(sub: Any) -> None:
         p.set_defaults(func=func)
         return p
 
-    p = command("probe", _probe, "linear / UPerNet probing on one GEO-Bench task")
+    p = command("probe", _probe, "linear / UPerNet probing of one checkpoint on GEO-Bench tasks")
     p.add_argument("--geobench", required=True, help="GEO-Bench root (holds *_v1.0/)")
-    p.add_argument("--task", required=True)
+    p.add_argument("--tasks", nargs="+", required=True)
     p.add_argument("--epoch", required=True, help="checkpoint epoch, or 'final'")
-    p.add_argument("--out-dir", required=True, help="results/probe/{variant}/{epoch}/{task}")
+    p.add_argument("--out-dir", required=True, help="results/probe/{variant}/{epoch}")
 
-    p = command("cbir", _cbir, "uni- and cross-modal retrieval on one BigEarthNet-v2 set")
+    p = command("cbir", _cbir, "uni- and cross-modal retrieval on BigEarthNet-v2 sets")
     p.add_argument("--benv2", required=True, help="BigEarthNet-v2 root (metadata.parquet)")
-    p.add_argument("--set", required=True, dest="set_name", help="a key of evaluation.cbir.sets")
-    p.add_argument("--out", required=True, help="results/cbir/{variant}/{set}.json")
+    p.add_argument("--sets", nargs="+", required=True, help="keys of evaluation.cbir.sets")
+    p.add_argument("--out-dir", required=True, help="results/cbir/{variant}: writes {set}.json")
 
 
 def _expected(args: argparse.Namespace) -> tuple[dict[str, Any] | None, int]:
@@ -53,34 +54,38 @@ def _expected(args: argparse.Namespace) -> tuple[dict[str, Any] | None, int]:
 
 
 def _probe(args: argparse.Namespace) -> int:
-    from csmoe.evaluation.run import probe_task
+    from csmoe.evaluation.run import load_checked, probe_task
 
     expected, seed = _expected(args)
-    probe_task(
-        params=resolve_params(args),
-        checkpoint=args.checkpoint,
-        expected_model=expected,
-        geobench_root=args.geobench,
-        task=args.task,
-        variant=args.variant,
-        epoch=args.epoch,
-        out_dir=args.out_dir,
-        seed=seed,
-    )
+    params = resolve_params(args)
+    ckpt = load_checked(args.checkpoint, expected)
+    for task in args.tasks:  # one process per checkpoint: startup and loading paid once
+        probe_task(
+            params=params,
+            ckpt=ckpt,
+            geobench_root=args.geobench,
+            task=task,
+            variant=args.variant,
+            epoch=args.epoch,
+            out_dir=Path(args.out_dir) / task,
+            seed=seed,
+        )
     return 0
 
 
 def _cbir(args: argparse.Namespace) -> int:
-    from csmoe.evaluation.run import cbir_set
+    from csmoe.evaluation.run import cbir_set, load_checked
 
     expected, _ = _expected(args)
-    cbir_set(
-        params=resolve_params(args),
-        checkpoint=args.checkpoint,
-        expected_model=expected,
-        benv2_root=args.benv2,
-        set_name=args.set_name,
-        variant=args.variant,
-        out=args.out,
-    )
+    params = resolve_params(args)
+    ckpt = load_checked(args.checkpoint, expected)
+    for set_name in args.sets:
+        cbir_set(
+            params=params,
+            ckpt=ckpt,
+            benv2_root=args.benv2,
+            set_name=set_name,
+            variant=args.variant,
+            out=Path(args.out_dir) / f"{set_name}.json",
+        )
     return 0

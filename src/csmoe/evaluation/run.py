@@ -1,16 +1,20 @@
-"""One evaluation job: a checkpoint probed on one GEO-Bench task, or retrieved on one
-BigEarthNet-v2 set. Writes the per-evaluation JSON files the report is built from, each with
-the MLflow run that holds the same numbers (experiment ``csmoe/evaluation``)."""
+"""Evaluation jobs: a checkpoint probed on GEO-Bench tasks, or retrieved on BigEarthNet-v2 sets.
+
+Each writes the per-evaluation JSON files the report is built from, each naming the MLflow
+run (experiment ``csmoe/evaluation``, tags variant / task / strategy / epoch) that holds the
+same numbers.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from csmoe.errors import ConfigError, InputError
-from csmoe.io import write_json
+from csmoe.io import atomic_path, write_json
 from csmoe.log import get_logger
 
 log = get_logger(__name__)
@@ -19,43 +23,97 @@ METRICS = {"multilabel": "mAP_micro", "multiclass": "AA", "segmentation": "mIoU"
 SPLITS = ("train", "valid", "test")
 
 
-def load_checked(checkpoint: str | Path, expected_model: dict[str, Any] | None) -> tuple:
+@dataclass
+class Checkpoint:
+    """A loaded, frozen checkpoint and what every result records about it."""
+
+    path: Path
+    model: Any
+    cfg: Any
+    norm_stats: dict[str, Any]
+    digest: str
+
+    def provenance(self) -> dict[str, Any]:
+        from csmoe.models.complexity import count
+
+        return {
+            "checkpoint": str(self.path),
+            "checkpoint_sha256": self.digest,
+            "model": self.cfg.to_dict(),
+            "complexity": count(self.cfg),
+        }
+
+
+def load_checked(path: str | Path, expected_model: dict[str, Any] | None) -> Checkpoint:
     """Load a checkpoint; refuse it when its model differs from the config's variant."""
+    from csmoe.evaluation.features import file_digest
     from csmoe.models.checkpoint import load
 
-    model, cfg, norm_stats, extra = load(checkpoint)
+    model, cfg, norm_stats, _ = load(path)
     if expected_model is not None:
         stored = cfg.to_dict()
-        diff = sorted(
-            k for k in set(stored) | set(expected_model) if stored.get(k) != expected_model.get(k)
-        )
+        keys = sorted(set(stored) | set(expected_model))
+        diff = [k for k in keys if stored.get(k) != expected_model.get(k)]
         if diff:
             detail = ", ".join(f"{k}: {stored.get(k)!r} != {expected_model.get(k)!r}" for k in diff)
             raise InputError(
-                checkpoint,
+                path,
                 f"checkpoint does not match the config's variant ({detail}); "
                 "rerun pretraining or fix config['variants']",
             )
     model.requires_grad_(False)
-    return model, cfg, norm_stats, extra
+    return Checkpoint(Path(path), model, cfg, norm_stats, file_digest(path))
 
 
-def _provenance(checkpoint: str | Path, cfg: Any, digest: str) -> dict[str, Any]:
-    from csmoe.models.complexity import count
+def torch_threads(params: dict[str, Any]) -> None:
+    """Cap torch's CPU threads (``evaluation.threads``; 0 = torch's default)."""
+    import torch
 
-    return {
-        "checkpoint": str(checkpoint),
-        "checkpoint_sha256": digest,
-        "model": cfg.to_dict(),
-        "complexity": count(cfg),
-    }
+    threads = int(params.get("threads", 0))
+    if threads > 0:
+        torch.set_num_threads(threads)
+
+
+@dataclass
+class _Job:
+    """What the heads of one (checkpoint, task) share."""
+
+    params: dict[str, Any]
+    base: dict[str, Any]  # fields of every result record
+    labels: dict[str, np.ndarray]
+    where: str  # names the training split in errors about absent classes
+    out_dir: Path
+    seed: int
+
+    @property
+    def absent_policy(self) -> str:
+        return self.params.get("absent_train_classes", "keep")
+
+    def record(self, strategy: str, settings: dict[str, Any], result: dict[str, Any]) -> Path:
+        """Log the result as one MLflow run and write its JSON (which names the run)."""
+        from csmoe.tracking import stage_run
+
+        base = self.base
+        tags = {k: base[k] for k in ("variant", "task", "epoch")} | {"strategy": strategy}
+        name = f"{base['variant']}/{base['epoch']}/{base['task']}/{strategy}"
+        path = self.out_dir / f"{strategy}.json"
+        settings = {**settings, "absent_train_classes": self.absent_policy, "seed": self.seed}
+        with stage_run("evaluation", name, params=settings, tags=tags) as run:
+            record = {**base, "strategy": strategy, "settings": settings, **result}
+            record.update(score=record["test"], mlflow_run_id=run.run_id)
+            write_json(path, record)
+            run.log_metrics({"test": record["test"], "valid": record["valid"]})
+            run.log_artifact(path)
+        log.info(
+            "%s: %s test %.2f (valid %.2f)", name, base["metric"], record["test"], record["valid"]
+        )
+        return path
 
 
 def probe_task(
     *,
     params: dict[str, Any],
-    checkpoint: str | Path,
-    expected_model: dict[str, Any] | None,
+    ckpt: Checkpoint,
     geobench_root: str | Path,
     task: str,
     variant: str,
@@ -63,38 +121,32 @@ def probe_task(
     out_dir: str | Path,
     seed: int,
 ) -> list[Path]:
-    """Probe ``checkpoint`` on ``task``: one JSON per [CLS] strategy (classification) or
+    """Probe ``ckpt`` on ``task``: one JSON per [CLS] strategy (classification) or
     ``upernet.json`` + ``upernet_examples.npz`` (segmentation) in ``out_dir``."""
     from csmoe.data.geobench import load_task
-    from csmoe.evaluation.features import array_digest, cached, default_layers, encode, file_digest
+    from csmoe.evaluation.features import array_digest, cached, default_layers, encode
 
     torch_threads(params)
     out_dir = Path(out_dir)
-    task_params = params.get("tasks", {}).get(task)
-    if task_params is None:
+    if task not in params.get("tasks", {}):
         raise ConfigError(f"evaluation.tasks has no entry for {task!r}")
-    modality = task_params.get("modality", "s2")
-    model, cfg, norm_stats, _ = load_checked(checkpoint, expected_model)
-    digest = file_digest(checkpoint)
+    modality = params["tasks"][task].get("modality", "s2")
     data = {s: load_task(geobench_root, task, s) for s in SPLITS}
     kind = data["train"].kind
     images = {s: getattr(d, modality) for s, d in data.items()}
     if any(v is None for v in images.values()):
-        raise ConfigError(
-            f"task {task!r} has no {modality} images; set evaluation.tasks.{task}.modality"
-        )
+        raise ConfigError(f"task {task!r} has no {modality} images; change evaluation.tasks")
     segmentation = kind == "segmentation"
-    strategies = [] if segmentation else list(params["strategies"])
     up = params.get("upernet", {})
-    layers = (
-        (up.get("layers") or default_layers(model.depth, len(up.get("scales", [4, 2, 1, 0.5]))))
-        if segmentation
-        else []
-    )
+    strategies = [] if segmentation else list(params["strategies"])
+    layers = []
+    if segmentation:
+        n_levels = len(up.get("scales", [4, 2, 1, 0.5]))
+        layers = up.get("layers") or default_layers(ckpt.model.depth, n_levels)
 
     def features(split: str) -> dict[str, np.ndarray]:
         key = {
-            "checkpoint_sha256": digest,
+            "checkpoint_sha256": ckpt.digest,
             "modality": modality,
             "strategies": strategies,
             "layers": layers,
@@ -104,8 +156,8 @@ def probe_task(
             out_dir / "cache" / f"{split}.npz",
             key,
             lambda: encode(
-                model,
-                norm_stats,
+                ckpt.model,
+                ckpt.norm_stats,
                 images[split],
                 modality,
                 strategies=strategies,
@@ -116,122 +168,87 @@ def probe_task(
         )
 
     feats = {s: features(s) for s in SPLITS}
-    labels = {s: d.labels for s, d in data.items()}
-    base = {
-        "variant": variant,
-        "epoch": epoch,
-        "task": task,
-        "kind": kind,
-        "metric": METRICS[kind],
-        "modality": modality,
-        "num_classes": data["train"].num_classes,
-        "class_names": data["train"].class_names,
-        "n": {s: len(labels[s]) for s in SPLITS},
-        **_provenance(checkpoint, cfg, digest),
-    }
-    absent_policy = params.get("absent_train_classes", "keep")
-    where = f"{geobench_root}/{task} (train split)"
+    job = _Job(
+        params=params,
+        base={
+            "variant": variant,
+            "epoch": epoch,
+            "task": task,
+            "kind": kind,
+            "metric": METRICS[kind],
+            "modality": modality,
+            "num_classes": data["train"].num_classes,
+            "class_names": data["train"].class_names,
+            "n": {s: len(d.labels) for s, d in data.items()},
+            **ckpt.provenance(),
+        },
+        labels={s: d.labels for s, d in data.items()},
+        where=f"{geobench_root}/{task} (train split)",
+        out_dir=out_dir,
+        seed=seed,
+    )
     if segmentation:
         return [
-            _segmentation(
-                params, feats, labels, data, base, layers, absent_policy, where, out_dir, seed
-            )
+            _segmentation(job, {s: f["maps"] for s, f in feats.items()}, layers, data["test"].s2)
         ]
-    return [
-        _linear(params, s, feats, labels, base, absent_policy, where, out_dir, seed)
-        for s in strategies
-    ]
+    return [_linear(job, {sp: f[s] for sp, f in feats.items()}, s) for s in strategies]
 
 
-def _run_and_write(
-    base: dict[str, Any],
-    strategy: str,
-    settings: dict[str, Any],
-    result: dict[str, Any],
-    path: Path,
-) -> Path:
-    from csmoe.tracking import stage_run
-
-    tags = {k: base[k] for k in ("variant", "task", "epoch")} | {"strategy": strategy}
-    name = f"{base['variant']}/{base['epoch']}/{base['task']}/{strategy}"
-    with stage_run("evaluation", name, params=settings, tags=tags) as run:
-        record = {
-            **base,
-            "strategy": strategy,
-            "settings": settings,
-            **result,
-            "mlflow_run_id": run.run_id,
-        }
-        record["score"] = record["test"]
-        write_json(path, record)
-        run.log_metrics({"test": record["test"], "valid": record["valid"]})
-        run.log_artifact(path)
-    log.info("%s: %s test %.2f (valid %.2f)", name, base["metric"], record["test"], record["valid"])
-    return path
-
-
-def _linear(params, strategy, feats, labels, base, absent_policy, where, out_dir, seed) -> Path:
+def _linear(job: _Job, feats: dict[str, np.ndarray], strategy: str) -> Path:
     from csmoe.evaluation.linear_probe import LinearConfig, probe
 
-    cfg = LinearConfig.from_dict(params.get("linear", {}))
+    cfg = LinearConfig.from_dict(job.params.get("linear", {}))
+    base = job.base
     result = probe(
-        {s: f[strategy] for s, f in feats.items()},
-        labels,
+        feats,
+        job.labels,
         base["kind"],
         base["num_classes"],
         cfg,
-        seed=seed,
-        absent_policy=absent_policy,
-        where=where,
+        seed=job.seed,
+        absent_policy=job.absent_policy,
+        where=job.where,
     )
-    settings = {"linear": vars(cfg), "absent_train_classes": absent_policy, "seed": seed}
-    return _run_and_write(base, strategy, settings, result, out_dir / f"{strategy}.json")
+    return job.record(strategy, {"linear": vars(cfg)}, result)
 
 
 def _segmentation(
-    params, feats, labels, data, base, layers, absent_policy, where, out_dir, seed
+    job: _Job, maps: dict[str, np.ndarray], layers: list[int], test_s2: np.ndarray
 ) -> Path:
     from csmoe.evaluation.upernet_probe import UPerNetConfig, probe
-    from csmoe.io import atomic_path
 
-    up = params.get("upernet", {})
+    up = job.params.get("upernet", {})
     cfg = UPerNetConfig.from_dict(up)
-    n_examples = int(up.get("n_examples", 3))
+    base = job.base
     result, examples = probe(
-        {s: f["maps"] for s, f in feats.items()},
-        labels,
+        maps,
+        job.labels,
         base["num_classes"],
         cfg,
-        seed=seed,
-        absent_policy=absent_policy,
-        where=where,
-        n_examples=n_examples,
+        seed=job.seed,
+        absent_policy=job.absent_policy,
+        where=job.where,
+        n_examples=int(up.get("n_examples", 3)),
     )
     n = len(examples)
     # model S2 order is B02, B03, B04, ...: true colour is bands 2, 1, 0
-    with atomic_path(out_dir / "upernet_examples.npz") as tmp, open(tmp, "wb") as handle:
+    with atomic_path(job.out_dir / "upernet_examples.npz") as tmp, open(tmp, "wb") as handle:
         np.savez_compressed(
             handle,
             variant=base["variant"],
             task=base["task"],
             num_classes=base["num_classes"],
-            rgb=data["test"].s2[:n, [2, 1, 0]].transpose(0, 2, 3, 1),
-            truth=labels["test"][:n],
+            rgb=test_s2[:n, [2, 1, 0]].transpose(0, 2, 3, 1),
+            truth=job.labels["test"][:n],
             prediction=examples,
         )
-    settings = {
-        "upernet": vars(cfg) | {"layers": layers},
-        "absent_train_classes": absent_policy,
-        "seed": seed,
-    }
-    return _run_and_write(base, "upernet", settings, result, out_dir / "upernet.json")
+    return job.record("upernet", {"upernet": vars(cfg) | {"layers": layers}}, result)
 
 
 def cbir_set(
     *,
     params: dict[str, Any],
-    checkpoint: str | Path,
-    expected_model: dict[str, Any] | None,
+    ckpt: Checkpoint,
     benv2_root: str | Path,
     set_name: str,
     variant: str,
@@ -241,7 +258,7 @@ def cbir_set(
     archive, top-k label-set precision / recall / F1 for S1→S1, S2→S2, S1→S2, S2→S1."""
     from csmoe.data.benv2 import load_pairs
     from csmoe.evaluation.cbir import evaluate_pairs
-    from csmoe.evaluation.features import array_digest, cached, encode, file_digest
+    from csmoe.evaluation.features import array_digest, cached, encode
     from csmoe.tracking import stage_run
 
     torch_threads(params)
@@ -250,8 +267,6 @@ def cbir_set(
     if set_name not in sets:
         raise ConfigError(f"evaluation.cbir.sets has no set {set_name!r} (have {sorted(sets)})")
     strategy, k = cb.get("strategy", "cls"), int(cb.get("k", 10))
-    model, cfg, norm_stats, _ = load_checked(checkpoint, expected_model)
-    digest = file_digest(checkpoint)
     out = Path(out)
     feats: dict[str, dict[str, np.ndarray]] = {}
     labels: dict[str, np.ndarray] = {}
@@ -261,13 +276,17 @@ def cbir_set(
         feats[split] = {}
         for modality in ("s1", "s2"):
             images = getattr(pairs, modality)
-            key = {"checkpoint_sha256": digest, "strategy": strategy, "data": array_digest(images)}
+            key = {
+                "checkpoint_sha256": ckpt.digest,
+                "strategy": strategy,
+                "data": array_digest(images),
+            }
             feats[split][modality] = cached(
                 out.parent / "cache" / f"{set_name}_{split}_{modality}.npz",
                 key,
                 lambda images=images, modality=modality, split=split: encode(
-                    model,
-                    norm_stats,
+                    ckpt.model,
+                    ckpt.norm_stats,
                     images,
                     modality,
                     strategies=[strategy],
@@ -288,7 +307,7 @@ def cbir_set(
             "n_queries": len(labels["validation"]),
             "n_archive": len(labels["test"]),
             "pairs": results,
-            **_provenance(checkpoint, cfg, digest),
+            **ckpt.provenance(),
             "mlflow_run_id": run.run_id,
         }
         write_json(out, record)
@@ -296,12 +315,3 @@ def cbir_set(
         run.log_artifact(out)
     log.info("%s %s F1: %s", variant, set_name, {p: round(r["f1"], 2) for p, r in results.items()})
     return out
-
-
-def torch_threads(params: dict[str, Any]) -> None:
-    """Cap torch's CPU threads (``evaluation.threads``; 0 = torch's default)."""
-    import torch
-
-    threads = int(params.get("threads", 0))
-    if threads > 0:
-        torch.set_num_threads(threads)

@@ -43,6 +43,16 @@ class EvalPlan:
             for t in (self.tasks if tasks is None else tasks)
         ]
 
+    def probe_outputs(self, variant: str = "{variant}", epoch: str = "{epoch}") -> list[str]:
+        """Everything one probe job writes for one checkpoint (Snakemake wildcards by
+        default): every strategy of every classification task, UPerNet results and
+        examples of every segmentation task."""
+        root = f"results/probe/{variant}/{epoch}"
+        return [
+            *(f"{root}/{t}/{s}.json" for t in self.cls_tasks for s in self.strategies),
+            *(f"{root}/{t}/upernet{x}" for t in self.seg_tasks for x in (".json", "_examples.npz")),
+        ]
+
 
 def eval_plan(config: dict[str, Any]) -> EvalPlan:
     """Resolve the evaluation section against the variants of ``config``."""
@@ -83,8 +93,9 @@ def checkpoint_path(variant: str, epoch: str) -> str:
     return f"results/pretrain/{variant}/{name}.safetensors"
 
 
-def task_dir(task: str) -> str:
-    return f"results/geobench/{get_task(task).benchmark}/{task}"
+def task_dirs(tasks: list[str]) -> list[str]:
+    """The GEO-Bench folders the downstream rules produce for ``tasks``."""
+    return [f"results/geobench/{get_task(t).benchmark}/{t}" for t in tasks]
 
 
 def sweep_epochs(config: dict[str, Any], variant: str) -> list[int]:
