@@ -99,6 +99,16 @@ def test_cbir_on_real_bigearthnet_v2_patches(tmp_path, random_checkpoint):
     assert set(record["pairs"]) == {"s1s1", "s2s2", "s1s2", "s2s1"}
     assert record["n_queries"] == 6 and record["n_archive"] == 6 and record["k"] == 3
     assert all(0 <= v["f1"] <= 100 for v in record["pairs"].values())
+    # k as large as the archive would retrieve all of it for every query: refused
+    with pytest.raises(InputError, match="whole archive"):
+        cbir_set(
+            params={**PARAMS, "cbir": {**PARAMS["cbir"], "k": 6}},
+            ckpt=load_checked(random_checkpoint, None),
+            benv2_root=BENV2_MOCK,
+            set_name="benv2_243k",
+            variant="tiny",
+            out=tmp_path / "k6.json",
+        )
     # the mock holds Austrian summer patches only: the Serbian 14k set has no query
     with pytest.raises(InputError, match="no patches in subset '14k'"):
         cbir_set(

@@ -26,7 +26,12 @@ PAIRS: dict[str, tuple[str, str]] = {
 
 
 def topk_cosine(
-    queries: np.ndarray, archive: np.ndarray, k: int, *, block_bytes: int = 256 * 2**20
+    queries: np.ndarray,
+    archive: np.ndarray,
+    k: int,
+    *,
+    block_bytes: int = 256 * 2**20,
+    device: str = "cpu",
 ) -> np.ndarray:
     """Indices [Q, k] of the ``k`` archive items most cosine-similar to each query, best first.
 
@@ -39,15 +44,17 @@ def topk_cosine(
         raise ValueError("empty query set: nothing to retrieve for")
     if len(archive) < k:
         raise ValueError(f"archive has {len(archive)} items, fewer than k={k}")
-    q = torch.nn.functional.normalize(torch.as_tensor(queries, dtype=torch.float32), dim=1)
-    a = torch.nn.functional.normalize(torch.as_tensor(archive, dtype=torch.float32), dim=1)
+    q, a = (
+        torch.nn.functional.normalize(torch.as_tensor(x, dtype=torch.float32, device=device), dim=1)
+        for x in (queries, archive)
+    )
     chunk = max(1, block_bytes // (4 * len(a)))
     out = torch.empty((len(q), k), dtype=torch.int64)
     starts = range(0, len(q), chunk)
     with torch.inference_mode():
         for start in progress(starts, desc="retrieval chunks", total=len(starts)):
             sims = q[start : start + chunk] @ a.T
-            out[start : start + chunk] = torch.topk(sims, k, dim=1).indices
+            out[start : start + chunk] = torch.topk(sims, k, dim=1).indices.cpu()
     return out.numpy()
 
 
@@ -57,9 +64,10 @@ def retrieve_and_score(
     archive: np.ndarray,
     archive_labels: np.ndarray,
     k: int,
+    device: str = "cpu",
 ) -> dict[str, float]:
     """Precision, recall, F1 (%) of the top-``k`` label sets, averaged over the queries."""
-    idx = topk_cosine(queries, archive, k)
+    idx = topk_cosine(queries, archive, k, device=device)
     return label_set_prf(query_labels, np.asarray(archive_labels)[idx])
 
 
@@ -70,6 +78,7 @@ def evaluate_pairs(
     *,
     query_split: str = "validation",
     archive_split: str = "test",
+    device: str = "cpu",
 ) -> dict[str, Any]:
     """All four <Q><R> combinations; ``features[split][modality]`` is [N, D]."""
     results: dict[str, Any] = {}
@@ -80,5 +89,6 @@ def evaluate_pairs(
             features[archive_split][amod],
             labels[archive_split],
             k,
+            device,
         )
     return results

@@ -54,11 +54,11 @@ def _expected(args: argparse.Namespace) -> tuple[dict[str, Any] | None, int]:
 
 
 def _probe(args: argparse.Namespace) -> int:
-    from csmoe.evaluation.run import load_checked, probe_task
+    from csmoe.evaluation.run import load_checked, probe_task, resolve_device
 
     expected, seed = _expected(args)
     params = resolve_params(args)
-    ckpt = load_checked(args.checkpoint, expected)
+    ckpt = load_checked(args.checkpoint, expected, resolve_device(params.get("device", "auto")))
     for task in args.tasks:  # one process per checkpoint: startup and loading paid once
         probe_task(
             params=params,
@@ -74,11 +74,11 @@ def _probe(args: argparse.Namespace) -> int:
 
 
 def _cbir(args: argparse.Namespace) -> int:
-    from csmoe.evaluation.run import cbir_set, load_checked
+    from csmoe.evaluation.run import cbir_set, load_checked, resolve_device
 
     expected, _ = _expected(args)
     params = resolve_params(args)
-    ckpt = load_checked(args.checkpoint, expected)
+    ckpt = load_checked(args.checkpoint, expected, resolve_device(params.get("device", "auto")))
     for set_name in args.sets:
         cbir_set(
             params=params,

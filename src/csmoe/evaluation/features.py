@@ -88,22 +88,23 @@ def encode(
     if len(images) == 0:
         raise InputError(where, "no images to encode")
     cfg = model.cfg
+    device = next(model.parameters()).device
     outs: dict[str, list[np.ndarray]] = {s: [] for s in strategies}
     maps: list[np.ndarray] = []
     starts = range(0, len(images), batch_size)
     with torch.inference_mode():
         for start in progress(starts, desc=f"encode {where}", total=len(starts), logger=log):
             batch = normalise(images[start : start + batch_size], norm_stats, modality, where)
-            x = fit_to_model(torch.as_tensor(batch, dtype=torch.float32), cfg.img_size)
-            out = model.encode(x, modality, layers=tuple(layers))
+            x = torch.as_tensor(batch, dtype=torch.float32, device=device)
+            out = model.encode(fit_to_model(x, cfg.img_size), modality, layers=tuple(layers))
             for s in strategies:
-                outs[s].append(pool(out, s).float().numpy())
+                outs[s].append(pool(out, s).float().cpu().numpy())
             if layers:
                 g = out.grid
                 stacked = torch.stack([h[:, 1:] for h in out.hidden], dim=1)  # [B, L, N, D]
                 b, n_layers, _, d = stacked.shape
                 grid = stacked.transpose(2, 3).reshape(b, n_layers, d, g, g)
-                maps.append(grid.to(torch.float16).numpy())
+                maps.append(grid.to(torch.float16).cpu().numpy())
     result = {s: np.concatenate(v) for s, v in outs.items()}
     if layers:
         result["maps"] = np.concatenate(maps)

@@ -33,6 +33,10 @@ class Checkpoint:
     norm_stats: dict[str, Any]
     digest: str
 
+    @property
+    def device(self) -> str:
+        return str(next(self.model.parameters()).device)
+
     def provenance(self) -> dict[str, Any]:
         from csmoe.models.complexity import count
 
@@ -44,12 +48,25 @@ class Checkpoint:
         }
 
 
-def load_checked(path: str | Path, expected_model: dict[str, Any] | None) -> Checkpoint:
+def resolve_device(name: str = "auto") -> str:
+    """``auto``: the GPU when there is one (paper scale), else the CPU."""
+    import torch
+
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError(f"evaluation.device is {name!r} but no GPU is visible; use auto or cpu")
+    return name
+
+
+def load_checked(
+    path: str | Path, expected_model: dict[str, Any] | None, device: str = "cpu"
+) -> Checkpoint:
     """Load a checkpoint; refuse it when its model differs from the config's variant."""
     from csmoe.evaluation.features import file_digest
     from csmoe.models.checkpoint import load
 
-    model, cfg, norm_stats, _ = load(path)
+    model, cfg, norm_stats, _ = load(path, device=device)
     if expected_model is not None:
         stored = cfg.to_dict()
         keys = sorted(set(stored) | set(expected_model))
@@ -84,6 +101,7 @@ class _Job:
     where: str  # names the training split in errors about absent classes
     out_dir: Path
     seed: int
+    device: str
 
     @property
     def absent_policy(self) -> str:
@@ -186,6 +204,7 @@ def probe_task(
         where=f"{geobench_root}/{task} (train split)",
         out_dir=out_dir,
         seed=seed,
+        device=ckpt.device,
     )
     if segmentation:
         return [
@@ -229,6 +248,7 @@ def _segmentation(
         absent_policy=job.absent_policy,
         where=job.where,
         n_examples=int(up.get("n_examples", 3)),
+        device=job.device,
     )
     n = len(examples)
     # model S2 order is B02, B03, B04, ...: true colour is bands 2, 1, 0
@@ -294,7 +314,14 @@ def cbir_set(
                     where=f"{set_name}/{split}/{modality}",
                 ),
             )[strategy]
-    results = evaluate_pairs(feats, labels, k)
+    if len(labels["test"]) <= k:
+        raise InputError(
+            benv2_root,
+            f"set {set_name!r} has {len(labels['test'])} test patches: top-{k} would retrieve the "
+            "whole archive for every query (a score that cannot tell models apart); "
+            "lower evaluation.cbir.k or use a larger set",
+        )
+    results = evaluate_pairs(feats, labels, k, device=ckpt.device)
     settings = {"cbir": {"k": k, "strategy": strategy, "subset": sets[set_name]}}
     tags = {"variant": variant, "set": set_name, "strategy": strategy, "epoch": "final"}
     with stage_run("evaluation", f"{variant}/cbir/{set_name}", params=settings, tags=tags) as run:

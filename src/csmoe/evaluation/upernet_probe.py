@@ -35,7 +35,12 @@ def _batches(n: int, size: int, order: Any = None) -> list[Any]:
 
 
 def train_upernet(
-    maps: np.ndarray, masks: np.ndarray, num_classes: int, cfg: UPerNetConfig, seed: int
+    maps: np.ndarray,
+    masks: np.ndarray,
+    num_classes: int,
+    cfg: UPerNetConfig,
+    seed: int,
+    device: str = "cpu",
 ) -> Any:
     """Train a UPerNet head on ``maps`` [N, L, D, g, g] against ``masks`` [N, H, W]."""
     import torch
@@ -51,7 +56,7 @@ def train_upernet(
         scales=cfg.scales,
         channels=cfg.channels,
         pool_bins=cfg.pool_bins,
-    )
+    ).to(device)
     opt = torch.optim.AdamW(head.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     total = cfg.epochs * len(_batches(len(maps), cfg.batch_size))
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(1, total))
@@ -62,8 +67,8 @@ def train_upernet(
         for idx in _batches(len(maps), cfg.batch_size, order):
             if len(idx) < 2 and len(maps) > 1:
                 continue  # batch norm needs more than one sample per batch
-            x = torch.as_tensor(maps[np.sort(idx)], dtype=torch.float32)
-            y = torch.as_tensor(masks[np.sort(idx)], dtype=torch.int64)
+            x = torch.as_tensor(maps[np.sort(idx)], dtype=torch.float32, device=device)
+            y = torch.as_tensor(masks[np.sort(idx)], dtype=torch.int64, device=device)
             logits = F.interpolate(head(list(x.unbind(1))), size, mode="bilinear")
             opt.zero_grad()
             F.cross_entropy(logits, y, ignore_index=-1).backward()
@@ -75,9 +80,9 @@ def train_upernet(
         out = []
         with torch.inference_mode():
             for idx in _batches(len(test_maps), batch_size):
-                x = torch.as_tensor(test_maps[idx], dtype=torch.float32)
+                x = torch.as_tensor(test_maps[idx], dtype=torch.float32, device=device)
                 logits = F.interpolate(head(list(x.unbind(1))), size, mode="bilinear")
-                out.append(logits.argmax(1).numpy().astype(np.int16))
+                out.append(logits.argmax(1).cpu().numpy().astype(np.int16))
         return np.concatenate(out)
 
     return predict
@@ -93,6 +98,7 @@ def probe(
     absent_policy: str,
     where: str,
     n_examples: int = 0,
+    device: str = "cpu",
 ) -> tuple[dict[str, Any], np.ndarray]:
     """Train on ``train``; mean IoU on ``valid`` and ``test``; first ``n_examples`` test
     predictions (for Fig. 8)."""
@@ -102,7 +108,7 @@ def probe(
         absent_policy,
         where=where,
     )
-    predict = train_upernet(maps["train"], masks["train"], num_classes, cfg, seed)
+    predict = train_upernet(maps["train"], masks["train"], num_classes, cfg, seed, device)
     out: dict[str, Any] = {
         "absent_train_classes": absent,
         "absent_policy": absent_policy,
