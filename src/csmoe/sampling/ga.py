@@ -51,8 +51,8 @@ from csmoe.sampling.geo import MEAN_EARTH_RADIUS_KM
 
 @dataclass(frozen=True)
 class GAParams:
-    generations: int = 150
-    population: int = 24
+    generations: int = 100
+    population: int = 16
     crossover_rate: float = 0.8
     tolerance: float = 0.02
     tournament: int = 3
