@@ -14,9 +14,17 @@ def write_geotiff(path, values, *, crs="EPSG:4326", bounds=(-180, -90, 180, 90),
 
     height, width = values.shape
     with rasterio.open(
-        path, "w", driver="GTiff", height=height, width=width, count=1, dtype=values.dtype,
-        crs=crs, transform=from_bounds(*bounds, width, height), nodata=nodata,
-    ) as dst:  # fmt: skip
+        path,
+        "w",
+        driver="GTiff",
+        height=height,
+        width=width,
+        count=1,
+        dtype=values.dtype,
+        crs=crs,
+        transform=from_bounds(*bounds, width, height),
+        nodata=nodata,
+    ) as dst:
         dst.write(values, 1)
     return path
 

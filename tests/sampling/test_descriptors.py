@@ -49,13 +49,20 @@ def test_worldcover_tiles_by_glob(tmp_path, tiny_rasters):
     east = np.array([[95, 100], [80, 90]], dtype=np.uint8)
     write_geotiff(tmp_path / "wc_W.tif", west, bounds=(-180, -90, 0, 90), nodata=0)
     write_geotiff(tmp_path / "wc_E.tif", east, bounds=(0, -90, 180, 90), nodata=0)
-    cfg = {**tiny_rasters, "landcover": {"source": "worldcover",
-                                         "worldcover_tiles": [str(tmp_path / "wc_*.tif")]}}  # fmt: skip
+    cfg = {
+        **tiny_rasters,
+        "landcover": {"source": "worldcover", "worldcover_tiles": [str(tmp_path / "wc_*.tif")]},
+    }
     out = descriptors.describe(POINTS, cfg)
     # north: Af->10, BWh->20, (ocean), EF->100; south: Aw->30, (ocean), Dfb->80, ET->90
     assert dict(zip(out["climate"], out["landcover"], strict=True)) == {
-        "Af": 10, "BWh": 20, "EF": 100, "Aw": 30, "Dfb": 80, "ET": 90,
-    }  # fmt: skip
+        "Af": 10,
+        "BWh": 20,
+        "EF": 100,
+        "Aw": 30,
+        "Dfb": 80,
+        "ET": 90,
+    }
 
 
 def test_block_reader_matches_whole_load(tmp_path, monkeypatch):
@@ -72,42 +79,60 @@ def test_block_reader_matches_whole_load(tmp_path, monkeypatch):
 
 
 def test_wrong_crs_names_the_file(tmp_path, tiny_rasters):
-    tif = write_geotiff(tmp_path / "mercator.tif", np.ones((2, 4), np.uint8),
-                        crs="EPSG:3857", bounds=(-2e7, -2e7, 2e7, 2e7))  # fmt: skip
+    tif = write_geotiff(
+        tmp_path / "mercator.tif",
+        np.ones((2, 4), np.uint8),
+        crs="EPSG:3857",
+        bounds=(-2e7, -2e7, 2e7, 2e7),
+    )
     cfg = {**tiny_rasters, "landcover": {"source": "mcd12c1", "path": str(tif)}}
     with pytest.raises(InputError, match=r"mercator\.tif.*EPSG:3857"):
         descriptors.describe(POINTS, cfg)
 
 
 def test_missing_and_corrupt_rasters(tmp_path, tiny_rasters):
-    with pytest.raises(InputError, match="nope.png: raster file not found"):
+    with pytest.raises(InputError, match=r"nope\.png: raster file not found"):
         descriptors.describe(POINTS, {**tiny_rasters, "climate": str(tmp_path / "nope.png")})
     bad = tmp_path / "bad.tif"
     bad.write_bytes(b"not a tiff at all")
     cfg = {**tiny_rasters, "landcover": {"source": "mcd12c1", "path": str(bad)}}
-    with pytest.raises(InputError, match="bad.tif: cannot read raster"):
+    with pytest.raises(InputError, match=r"bad\.tif: cannot read raster"):
         descriptors.describe(POINTS, cfg)
     bad_png = tmp_path / "bad.png"
     bad_png.write_bytes(b"\x89PNG garbage")
-    with pytest.raises(InputError, match="bad.png: cannot read PNG"):
+    with pytest.raises(InputError, match=r"bad\.png: cannot read PNG"):
         descriptors.describe(POINTS, {**tiny_rasters, "climate": str(bad_png)})
     with pytest.raises(InputError, match="no WorldCover tile matches"):
-        descriptors.describe(POINTS, {**tiny_rasters, "landcover": {
-            "source": "worldcover", "worldcover_tiles": [str(tmp_path / "none_*.tif")]}})  # fmt: skip
+        descriptors.describe(
+            POINTS,
+            {
+                **tiny_rasters,
+                "landcover": {
+                    "source": "worldcover",
+                    "worldcover_tiles": [str(tmp_path / "none_*.tif")],
+                },
+            },
+        )
 
 
 def test_metadata_parquets(tmp_path, tiny_rasters):
-    s2 = pd.DataFrame({"grid_cell": ["0U_0R", "0U_0R", "3D_7L", "5U_1R"],
-                       "centre_lat": [45.0, 45.0, -45.0, 45.0],
-                       "centre_lon": [-135.0, -135.0, -45.0, -45.0]})  # fmt: skip
+    s2 = pd.DataFrame(
+        {
+            "grid_cell": ["0U_0R", "0U_0R", "3D_7L", "5U_1R"],
+            "centre_lat": [45.0, 45.0, -45.0, 45.0],
+            "centre_lon": [-135.0, -135.0, -45.0, -45.0],
+        }
+    )
     s1 = s2.iloc[[0, 2]]  # 5U_1R has no S1 tile
     s2.to_parquet(tmp_path / "s2.parquet")
     s1.to_parquet(tmp_path / "s1.parquet")
     cells = descriptors.metadata_cells([tmp_path / "s2.parquet", tmp_path / "s1.parquet"])
     assert list(cells["grid_cell"]) == ["0U_0R", "3D_7L"]
     assert list(cells["grid_row_u"]) == [0, -3] and list(cells["grid_col_r"]) == [0, -7]
-    cfg = {**tiny_rasters, "archive": {"source": "metadata",
-                                       "metadata": [str(tmp_path / "s2.parquet")]}}  # fmt: skip
+    cfg = {
+        **tiny_rasters,
+        "archive": {"source": "metadata", "metadata": [str(tmp_path / "s2.parquet")]},
+    }
     out = descriptors.build_archive(cfg)
     assert list(out["grid_cell"]) == ["0U_0R", "5U_1R"]  # 3D_7L lies on ocean
 
@@ -122,8 +147,14 @@ def test_metadata_missing_columns(tmp_path):
 
 def test_real_rasters_spot_checks():
     # Sahara (southern Algeria) is hot desert / bare; western Amazonia tropical rainforest / trees
-    points = pd.DataFrame({"grid_row_u": [0, 1], "grid_col_r": [0, 1],
-                           "centre_lat": [23.0, -5.0], "centre_lon": [5.0, -65.0]})  # fmt: skip
+    points = pd.DataFrame(
+        {
+            "grid_row_u": [0, 1],
+            "grid_col_r": [0, 1],
+            "centre_lat": [23.0, -5.0],
+            "centre_lon": [5.0, -65.0],
+        }
+    )
     out = descriptors.describe(points, {})
     assert list(out["climate"]) == ["BWh", "Af"]
     assert list(out["landcover"]) == [60, 10]

@@ -28,8 +28,10 @@ def test_fitness_is_renyi_entropy_of_haversine_kernel():
     d = haversine_km(lat[:, None], lon[:, None], lat[None, :], lon[None, :])
     k = np.exp(-(d**2) / (2 * sigma**2))
     expected = -math.log((k.sum() - 7) / (7 * 6))
-    pop = ga.Population(np.array([np.arange(7), [0, 1, 2, 0, 0, 0, 0]]),
-                        np.array([[True] * 7, [True] * 3 + [False] * 4]))  # fmt: skip
+    pop = ga.Population(
+        np.array([np.arange(7), [0, 1, 2, 0, 0, 0, 0]]),
+        np.array([[True] * 7, [True] * 3 + [False] * 4]),
+    )
     got = ga.fitness(xyz, pop, sigma)
     assert got[0] == pytest.approx(expected, rel=1e-9)
     sub = k[:3, :3]
@@ -37,7 +39,9 @@ def test_fitness_is_renyi_entropy_of_haversine_kernel():
 
 
 def test_fitness_prefers_spread_to_clumped():
-    xyz = np.concatenate([cloud(50, lat=(0, 1), lon=(0, 1)), cloud(50, 1, lat=(0, 40), lon=(0, 60))])
+    xyz = np.concatenate(
+        [cloud(50, lat=(0, 1), lon=(0, 1)), cloud(50, 1, lat=(0, 40), lon=(0, 60))]
+    )
     fit = ga.fitness(xyz, full(np.stack([np.arange(50), np.arange(50, 100)])), 300.0)
     assert fit[1] > fit[0]
 
@@ -101,8 +105,9 @@ def test_evolve_deterministic_exact_count_and_better_than_random():
     assert len(first.cells) == 40 and len(set(first.cells.tolist())) == 40
     assert first.generations == 30 and first.evaluations == 12 + 30 * 10
     rng = np.random.default_rng(0)
-    random_nn = np.mean([nearest_neighbour_km(xyz[rng.choice(3000, 40, replace=False)]).mean()
-                         for _ in range(20)])  # fmt: skip
+    random_nn = np.mean(
+        [nearest_neighbour_km(xyz[rng.choice(3000, 40, replace=False)]).mean() for _ in range(20)]
+    )
     assert nearest_neighbour_km(xyz[first.cells]).mean() > 1.6 * random_nn
 
 

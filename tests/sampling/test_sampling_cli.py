@@ -24,24 +24,49 @@ def write_config(tmp_path, sampling):
 
 
 def test_archive_from_metadata_and_no_partial_output(tmp_path, tiny_rasters):
-    meta = pd.DataFrame({"grid_cell": ["0U_0R", "5U_1R", "3D_7L"],
-                         "centre_lat": [45.0, 45.0, -45.0],
-                         "centre_lon": [-135.0, -45.0, -45.0]})  # fmt: skip
+    meta = pd.DataFrame(
+        {
+            "grid_cell": ["0U_0R", "5U_1R", "3D_7L"],
+            "centre_lat": [45.0, 45.0, -45.0],
+            "centre_lon": [-135.0, -45.0, -45.0],
+        }
+    )
     meta.to_parquet(tmp_path / "meta.parquet")
-    sampling = {**tiny_rasters, "archive": {"source": "metadata",
-                                            "metadata": [str(tmp_path / "meta.parquet")]}}  # fmt: skip
+    sampling = {
+        **tiny_rasters,
+        "archive": {"source": "metadata", "metadata": [str(tmp_path / "meta.parquet")]},
+    }
     out = tmp_path / "out" / "archive.parquet"
-    assert main(["sampling", "archive", "--config", write_config(tmp_path, sampling),
-                 "--out", str(out)]) == 0  # fmt: skip
+    assert (
+        main(
+            ["sampling", "archive", "--config", write_config(tmp_path, sampling), "--out", str(out)]
+        )
+        == 0
+    )
     assert list(pd.read_parquet(out)["climate"]) == ["Af", "BWh"]
 
-    bad = write_geotiff(tmp_path / "utm.tif", np.ones((2, 4), dtype=np.uint8), crs="EPSG:32633",
-                        bounds=(0, 0, 4000, 2000))  # fmt: skip
+    bad = write_geotiff(
+        tmp_path / "utm.tif",
+        np.ones((2, 4), dtype=np.uint8),
+        crs="EPSG:32633",
+        bounds=(0, 0, 4000, 2000),
+    )
     sampling["landcover"] = {"source": "mcd12c1", "path": str(bad)}
     out2 = tmp_path / "out2" / "archive.parquet"
     out2.parent.mkdir()
-    assert main(["sampling", "archive", "--config", write_config(tmp_path, sampling),
-                 "--out", str(out2)]) == 2  # fmt: skip
+    assert (
+        main(
+            [
+                "sampling",
+                "archive",
+                "--config",
+                write_config(tmp_path, sampling),
+                "--out",
+                str(out2),
+            ]
+        )
+        == 2
+    )
     assert not out2.exists()
     assert list(out2.parent.iterdir()) == []  # no temporary left behind either
 
@@ -50,14 +75,30 @@ def test_ga_random_table2_fig3(tmp_path):
     archive = archive_frame({("Af", 10): 150, ("BWh", 60): 30, ("Dfb", 10): 80})
     paths = {name: tmp_path / f"{name}.parquet" for name in ("archive", "mtom_mu", "mtom_r")}
     archive.to_parquet(paths["archive"])
-    sampling = {"target_per_stratum": 40, "workers": 1,
-                "ga": {"generations": 5, "population": 6, "pool_factor": 3},
-                "table2": {"exact_pairs_max": 100, "pair_sample": 5000}}  # fmt: skip
+    sampling = {
+        "target_per_stratum": 40,
+        "workers": 1,
+        "ga": {"generations": 5, "population": 6, "pool_factor": 3},
+        "table2": {"exact_pairs_max": 100, "pair_sample": 5000},
+    }
     cfg = ["--config", write_config(tmp_path, sampling)]
     common = ["--archive", str(paths["archive"])]
     assert main(["sampling", "ga", *cfg, *common, "--out", str(paths["mtom_mu"])]) == 0
-    assert main(["sampling", "random", *cfg, *common, "--mtom-mu", str(paths["mtom_mu"]),
-                 "--out", str(paths["mtom_r"])]) == 0  # fmt: skip
+    assert (
+        main(
+            [
+                "sampling",
+                "random",
+                *cfg,
+                *common,
+                "--mtom-mu",
+                str(paths["mtom_mu"]),
+                "--out",
+                str(paths["mtom_r"]),
+            ]
+        )
+        == 0
+    )
     mu, rnd = pd.read_parquet(paths["mtom_mu"]), pd.read_parquet(paths["mtom_r"])
     assert len(mu) == len(rnd) == 40 + 30 + 40
     sets = [*common, "--mtom-mu", str(paths["mtom_mu"]), "--mtom-r", str(paths["mtom_r"])]
@@ -68,8 +109,10 @@ def test_ga_random_table2_fig3(tmp_path):
     assert table.loc["tiles", ["archive", "mtom_r", "mtom_mu"]].tolist() == [260, 110, 110]
     assert table.loc["tiles", "paper_mtom_mu"] == 18_846
     assert table.loc["tiles_per_stratum", "mtom_mu"] == 110 / 3
-    assert (table.loc["within_stratum_mean_nn_km", "mtom_mu"]
-            > table.loc["within_stratum_mean_nn_km", "mtom_r"])  # fmt: skip
+    assert (
+        table.loc["within_stratum_mean_nn_km", "mtom_mu"]
+        > table.loc["within_stratum_mean_nn_km", "mtom_r"]
+    )
     assert fig_path.stat().st_size > 10_000
 
 
@@ -77,7 +120,8 @@ def test_missing_columns_in_sample(tmp_path, capsys):
     archive = archive_frame({("Af", 10): 50})
     archive.drop(columns="landcover").to_parquet(tmp_path / "a.parquet")
     out = tmp_path / "mu.parquet"
-    assert main(["sampling", "ga", "--archive", str(tmp_path / "a.parquet"),
-                 "--out", str(out)]) == 2  # fmt: skip
+    assert (
+        main(["sampling", "ga", "--archive", str(tmp_path / "a.parquet"), "--out", str(out)]) == 2
+    )
     assert "a.parquet: missing columns ['landcover']" in capsys.readouterr().err
     assert not out.exists()

@@ -1,5 +1,17 @@
 # Stage 1-2: descriptors over the Major TOM grid, GA + random sampling, Table II, Fig. 3.
-# Every rule gets the whole `sampling` section (a change there re-runs the stage) and the seed.
+# Each rule gets the part of the `sampling` section its step reads (so tuning the GA does not
+# re-run the descriptors) and the global seed.
+SAMPLING_KEYS = {
+    "archive": ["grid_km", "lat_range", "archive", "climate", "climate_names", "landcover"],
+    "ga": ["grid_km", "target_per_stratum", "workers", "ga"],
+    "random": [],
+    "table2": ["table2"],
+    "fig3": [],
+}
+SAMPLING_PARAMS = {
+    step: json.dumps({key: config["sampling"][key] for key in keys}, sort_keys=True)
+    for step, keys in SAMPLING_KEYS.items()
+}
 # The archive rule reads Major TOM metadata parquet(s) when the archive is Major TOM Core
 # (paper.yaml) and nothing but the packaged rasters for the whole grid (default).
 
@@ -15,7 +27,7 @@ rule sampling_archive:
         "results/sampling/archive.parquet",
     params:
         csmoe=CSMOE,
-        cfg=params_json("sampling"),
+        cfg=SAMPLING_PARAMS["archive"],
         seed=config["seed"],
     log:
         "results/logs/sampling/archive.log",
@@ -33,7 +45,7 @@ rule sampling_ga:
         "results/sampling/mtom_mu.parquet",
     params:
         csmoe=CSMOE,
-        cfg=params_json("sampling"),
+        cfg=SAMPLING_PARAMS["ga"],
         seed=config["seed"],
     threads: config["sampling"]["workers"]
     log:
@@ -53,7 +65,7 @@ rule sampling_random:
         "results/sampling/mtom_r.parquet",
     params:
         csmoe=CSMOE,
-        cfg=params_json("sampling"),
+        cfg=SAMPLING_PARAMS["random"],
         seed=config["seed"],
     log:
         "results/logs/sampling/random.log",
@@ -73,7 +85,7 @@ rule sampling_table2:
         "results/table2.csv",
     params:
         csmoe=CSMOE,
-        cfg=params_json("sampling"),
+        cfg=SAMPLING_PARAMS["table2"],
         seed=config["seed"],
     log:
         "results/logs/sampling/table2.log",
@@ -94,7 +106,7 @@ rule sampling_fig3:
         "results/fig3.png",
     params:
         csmoe=CSMOE,
-        cfg=params_json("sampling"),
+        cfg=SAMPLING_PARAMS["fig3"],
         seed=config["seed"],
     log:
         "results/logs/sampling/fig3.log",

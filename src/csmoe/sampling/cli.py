@@ -41,12 +41,17 @@ def register(sub: Any) -> None:
 
     command("archive", "describe the archive's cells", _archive, SAMPLING / "archive.parquet", ())
     command("ga", "GA sample per stratum (MTomμ)", _ga, SAMPLING / "mtom_mu.parquet", ("archive",))
-    command("random", "random sample with the GA's counts (MTomr)", _random,
-            SAMPLING / "mtom_r.parquet", ("archive", "mtom_mu"))  # fmt: skip
-    command("table2", "Table II", _table2, RESULTS / "table2.csv",
-            ("archive", "mtom_r", "mtom_mu"))  # fmt: skip
-    command("fig3", "Fig. 3 world maps", _fig3, RESULTS / "fig3.png",
-            ("archive", "mtom_r", "mtom_mu"))  # fmt: skip
+    command(
+        "random",
+        "random sample with the GA's counts (MTomr)",
+        _random,
+        SAMPLING / "mtom_r.parquet",
+        ("archive", "mtom_mu"),
+    )
+    command("table2", "Table II", _table2, RESULTS / "table2.csv", ("archive", "mtom_r", "mtom_mu"))
+    command(
+        "fig3", "Fig. 3 world maps", _fig3, RESULTS / "fig3.png", ("archive", "mtom_r", "mtom_mu")
+    )
 
 
 def _locate(args: argparse.Namespace) -> int:

@@ -26,8 +26,15 @@ from csmoe.sampling.grid import MajorTomGrid, cell_names, parse_cell_names
 
 log = get_logger(__name__)
 
-COLUMNS = ["grid_cell", "grid_row_u", "grid_col_r", "centre_lat", "centre_lon", "climate",
-           "landcover"]  # fmt: skip
+COLUMNS = [
+    "grid_cell",
+    "grid_row_u",
+    "grid_col_r",
+    "centre_lat",
+    "centre_lon",
+    "climate",
+    "landcover",
+]
 METADATA_REQUIRED = ("grid_cell", "centre_lat", "centre_lon")
 
 WORLDCOVER_CLASSES = {
@@ -43,9 +50,19 @@ WORLDCOVER_CLASSES = {
     95: "Mangroves",
     100: "Moss and lichen",
 }
-# MCD12C1 IGBP -> WorldCover (shared DATA.md); 255 (nodata) and anything else -> none
-IGBP_TO_WORLDCOVER = {0: 80, 1: 10, 2: 10, 3: 10, 4: 10, 5: 10, 6: 20, 7: 20, 8: 30, 9: 30,
-                      10: 30, 11: 90, 12: 40, 13: 50, 14: 40, 15: 70, 16: 60}  # fmt: skip
+# MCD12C1 IGBP -> WorldCover, as in shared DATA.md; IGBP 255 (nodata) maps to none
+_WORLDCOVER_FROM_IGBP = {
+    10: (1, 2, 3, 4, 5),  # forests -> tree cover
+    20: (6, 7),  # shrublands
+    30: (8, 9, 10),  # savannas, grasslands
+    90: (11,),  # permanent wetlands -> herbaceous wetland
+    40: (12, 14),  # croplands, cropland/natural mosaic
+    50: (13,),  # urban -> built-up
+    70: (15,),  # snow and ice
+    60: (16,),  # barren -> bare / sparse vegetation
+    80: (0,),  # water
+}
+IGBP_TO_WORLDCOVER = {igbp: wc for wc, group in _WORLDCOVER_FROM_IGBP.items() for igbp in group}
 NONE = 0  # "no descriptor" in the integer arrays below
 KOPPEN_OCEAN = 32
 

@@ -29,8 +29,14 @@ def make_figure(archive: pd.DataFrame, samples: dict[str, pd.DataFrame], seed: i
     cmap = plt.get_cmap("tab20", max(len(zones), 1))
     fig, axes = plt.subplots(len(samples), 1, figsize=(12, 5.6 * len(samples)), squeeze=False)
     for ax, (title, frame) in zip(axes[:, 0], samples.items(), strict=True):
-        ax.scatter(background["centre_lon"], background["centre_lat"], s=0.05, c="0.85",
-                   linewidths=0, rasterized=True)  # fmt: skip
+        ax.scatter(
+            background["centre_lon"],
+            background["centre_lat"],
+            s=0.05,
+            c="0.85",
+            linewidths=0,
+            rasterized=True,
+        )
         ax.scatter(
             frame["centre_lon"],
             frame["centre_lat"],

@@ -40,11 +40,6 @@ def haversine_km(
     return 2 * MEAN_EARTH_RADIUS_KM * np.arcsin(np.sqrt(np.clip(a, 0.0, 1.0)))
 
 
-def pairwise_km(xyz: np.ndarray) -> np.ndarray:
-    """All-pairs distances ``(k, k)``; only for small sets (samples, one stratum's picks)."""
-    return dot_to_km(xyz @ xyz.T)
-
-
 def nearest_neighbour_km(xyz: np.ndarray) -> np.ndarray:
     """Distance from each point to its nearest other point (k-d tree; any set size)."""
     from scipy.spatial import cKDTree

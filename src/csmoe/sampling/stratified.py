@@ -69,8 +69,12 @@ def ga_sample(
     ]
     log.info(
         "GA: %d strata, %d larger than n=%d (GA), %d kept whole; %d worker(s)",
-        len(groups), len(large), n, len(groups) - len(large), workers,
-    )  # fmt: skip
+        len(groups),
+        len(large),
+        n,
+        len(groups) - len(large),
+        workers,
+    )
     results: dict[tuple[Any, ...], dict[str, Any]] = {}
     if workers > 1 and len(tasks) > 1:
         with ProcessPoolExecutor(max_workers=workers) as pool:
@@ -78,16 +82,23 @@ def ga_sample(
             for key, info in progress(done, total=len(tasks), desc="GA strata", every_s=5):
                 results[key] = info
     else:
-        for key, info in progress(map(_run_stratum, tasks), total=len(tasks), desc="GA strata",
-                                  every_s=5):  # fmt: skip
+        for key, info in progress(
+            map(_run_stratum, tasks), total=len(tasks), desc="GA strata", every_s=5
+        ):
             results[key] = info
     rows, infos = [], []
     for key, members in groups.items():
         info = results.get(key)
         if info is None:  # small stratum: kept whole
             picked = members
-            info = {"n_cells": len(members), "fitness": np.nan, "initial_fitness": np.nan,
-                    "generations": 0, "evaluations": 0, "seconds": 0.0}  # fmt: skip
+            info = {
+                "n_cells": len(members),
+                "fitness": np.nan,
+                "initial_fitness": np.nan,
+                "generations": 0,
+                "evaluations": 0,
+                "seconds": 0.0,
+            }
         else:
             picked = members[info.pop("cells")]
         rows.append(picked)
@@ -96,8 +107,9 @@ def ga_sample(
     if budget_hit:
         log.warning(
             "time budget cut the GA short in %d strata: the sample is no longer a function of "
-            "the seed alone", len(budget_hit),
-        )  # fmt: skip
+            "the seed alone",
+            len(budget_hit),
+        )
     return _rows(archive, rows), pd.DataFrame(infos)
 
 
