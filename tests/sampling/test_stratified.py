@@ -74,3 +74,19 @@ def test_ga_beats_random_within_strata():
 
     assert nn(sample) > 1.5 * nn(rand)
     assert np.isfinite(nn(sample))
+
+
+def test_workers_do_not_change_the_sample():
+    archive = archive_frame(SIZES)
+    one, _ = ga_sample(archive, 50, PARAMS, seed=5, workers=1)
+    two, _ = ga_sample(archive, 50, PARAMS, seed=5, workers=2)
+    assert one.equals(two)
+
+
+def test_time_budget_cuts_generations_and_warns(caplog):
+    archive = archive_frame({("Af", 10): 400})
+    params = GAParams(generations=10_000, population=8, time_budget_s=0.3)
+    sample, info = ga_sample(archive, 50, params, seed=0)
+    assert 0 < info["generations"].iloc[0] < 10_000
+    assert len(sample) == 50
+    assert "time budget cut the GA short" in caplog.text

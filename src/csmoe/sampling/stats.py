@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from csmoe.log import progress
 from csmoe.sampling.geo import mean_pairwise_km, nearest_neighbour_km, unit_vectors
 from csmoe.sampling.stratified import STRATUM
 
@@ -45,7 +46,7 @@ def set_statistics(
     }
     pairwise, nearest, sizes = [], [], []
     positions = frame.groupby(STRATUM, sort=True).indices
-    for _key, rows in sorted(positions.items()):
+    for _key, rows in progress(sorted(positions.items()), desc="dispersion per stratum"):
         if len(rows) < 2:
             continue  # no pair inside a one-tile stratum
         sub = xyz[rows]
