@@ -22,7 +22,7 @@ from csmoe.sampling import ga
 from csmoe.sampling.descriptors import build_archive
 from csmoe.sampling.geo import nearest_neighbour_km, unit_vectors
 
-N_TARGET, POPULATION, GENERATIONS, TOLERANCE = 100, 16, 100, 0.02
+N_TARGET, POPULATION, GENERATIONS, TOLERANCE = 100, 16, 100, 0.0
 STRATA = [("Aw", 20), ("Dsb", 30), ("Cwa", 30), ("BWh", 60)]  # ~800 to ~144 k cells
 
 

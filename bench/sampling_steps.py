@@ -14,6 +14,7 @@ import json
 import os
 import resource
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -64,6 +65,14 @@ def main() -> None:
             archive, n, ga_params(params), seed, cell_km=params["grid_km"], workers=args.workers
         ),
     )
+    seeds_only, _ = ga_sample(
+        archive,
+        n,
+        replace(ga_params(params), generations=0),
+        seed,
+        cell_km=params["grid_km"],
+        workers=args.workers,
+    )
     rnd = step("random sample", lambda: random_sample(archive, counts_of(mu), seed))
     frames = {"archive": archive, "mtom_r": rnd, "mtom_mu": mu}
     table = step(
@@ -84,15 +93,20 @@ def main() -> None:
     groups = archive.groupby(STRATUM).indices
     lat, lon = archive["centre_lat"].to_numpy(), archive["centre_lon"].to_numpy()
     mu_groups, r_groups = mu.groupby(STRATUM).indices, rnd.groupby(STRATUM).indices
+    s_groups = seeds_only.groupby(STRATUM).indices
     rng = np.random.default_rng(seed)
-    nn = {"ga": [], "random": [], "fps": []}
+    nn = {"ga": [], "random": [], "fps": [], "seeds_only": []}
     for key, rows in sorted(groups.items()):
         if len(rows) <= n:
             continue
         xyz = unit_vectors(lat[rows], lon[rows])
         fps = farthest_point(xyz, n, np.arange(len(rows))[None, :], rng).member(0)
         nn["fps"].append(nearest_neighbour_km(xyz[fps]).mean())
-        for name, frame, index in (("ga", mu, mu_groups), ("random", rnd, r_groups)):
+        for name, frame, index in (
+            ("ga", mu, mu_groups),
+            ("random", rnd, r_groups),
+            ("seeds_only", seeds_only, s_groups),
+        ):
             sub = frame.iloc[index[key]]
             sub_xyz = unit_vectors(sub["centre_lat"], sub["centre_lon"])
             nn[name].append(nearest_neighbour_km(sub_xyz).mean())
@@ -105,6 +119,12 @@ def main() -> None:
         f"GA / random = {means['ga'] / means['random']:.2f}, "
         f"farthest-point / random = {means['fps'] / means['random']:.2f}, "
         f"GA / farthest-point = {means['ga'] / means['fps']:.3f}"
+    )
+    sampled = info[info["generations"] > 0]
+    gain = float((sampled["fitness"] - sampled["initial_fitness"]).mean())
+    print(
+        f"GA without generations (farthest-point seeds + count repair): "
+        f"{means['seeds_only']:.0f} km; mean fitness gain of the generations: {gain:+.3f}"
     )
     counts = info["n_chosen"].to_numpy()
     on_target = bool((counts[info["n_cells"] > n] == n).all())

@@ -142,3 +142,16 @@ def test_bad_parameters():
         ga.GAParams.from_dict({"population": 1})
     with pytest.raises(ConfigError, match="unknown keys"):
         ga.GAParams.from_dict({"populaton": 10})
+
+
+def test_exact_count_ga_never_loses_its_best_seed():
+    # tolerance 0: every candidate has n cells, so elitism carries the best to the end
+    xyz = cloud(1500, seed=5)
+    for seed in range(3):
+        result = ga.evolve(
+            xyz,
+            25,
+            ga.GAParams(generations=15, population=8, pool_factor=4),
+            np.random.default_rng(seed),
+        )
+        assert result.fitness >= result.initial_fitness - 1e-9

@@ -26,10 +26,12 @@ Operators.
 - Adaptive constraint: a candidate with more than n(1 + tolerance) cells is randomly pruned to
   n, one with fewer than n(1 - tolerance) randomly augmented to n.
 
-Count. The GA's winner has a size within the tolerance (and drifts to the low end: dropping the
-most crowded cell always raises F). To keep every stratum exactly on target it is then brought
-to n greedily: cells farthest from the chosen ones are added, the most crowded (largest kernel
-row sum) removed.
+Count. With a tolerance > 0 the population drifts to the low end of n(1 +- tolerance) (dropping
+the most crowded cell always raises F). The winner is brought to exactly n greedily (cells
+farthest from the chosen ones added, the most crowded, by kernel row sum, removed), which gives
+back what the drift gained; hence the default tolerance 0: every candidate has exactly n cells,
+the constraint repairs every child that crossover or mutation moved off n, and the generations'
+fitness gains survive to the result.
 
 Initial population (``init``): ``random`` (uniform subsets of size n, as a plain GA would start)
 or ``fps`` (farthest-point traversals from random starts over random pools of
@@ -54,7 +56,7 @@ class GAParams:
     generations: int = 100
     population: int = 16
     crossover_rate: float = 0.8
-    tolerance: float = 0.02
+    tolerance: float = 0.0
     tournament: int = 3
     elite: int = 2
     init: str = "fps"
@@ -117,11 +119,7 @@ def fitness(xyz: np.ndarray, pop: Population, sigma_km: float) -> np.ndarray:
     distances, where float32 dot products are accurate to well under 1 %.
     """
     x = xyz[pop.idx]  # (P, W, 3)
-    dots = np.matmul(x, x.transpose(0, 2, 1))
-    # Haversine d = 2R asin(|u - v| / 2) and |u - v|^2 = 2 - 2 u.v
-    half_angle = np.arcsin(np.sqrt(np.clip(0.5 - 0.5 * dots, 0.0, 1.0)))
-    scaled = half_angle * np.asarray(2.0 * MEAN_EARTH_RADIUS_KM / sigma_km, dtype=x.dtype)
-    kernel = np.exp(-0.5 * scaled * scaled)
+    kernel = gaussian_kernel(np.matmul(x, x.transpose(0, 2, 1)), sigma_km)
     kernel *= pop.mask[:, :, None] & pop.mask[:, None, :]
     width = kernel.shape[1]
     kernel[:, np.arange(width), np.arange(width)] = 0.0  # i != j only
@@ -130,6 +128,13 @@ def fitness(xyz: np.ndarray, pop: Population, sigma_km: float) -> np.ndarray:
     with np.errstate(divide="ignore", invalid="ignore"):
         mean = kernel.sum(axis=(1, 2), dtype=np.float64) / pairs
         return np.where(pairs > 0, -np.log(mean + 1e-300), -np.inf)
+
+
+def gaussian_kernel(dots: np.ndarray, sigma_km: float) -> np.ndarray:
+    """exp(-d^2 / (2 sigma^2)) for Haversine d = 2R asin(|u - v| / 2), |u - v|^2 = 2 - 2 u.v."""
+    half_angle = np.arcsin(np.sqrt(np.clip(0.5 - 0.5 * dots, 0.0, 1.0)))
+    scaled = half_angle * np.asarray(2.0 * MEAN_EARTH_RADIUS_KM / sigma_km, dtype=dots.dtype)
+    return np.exp(-0.5 * scaled * scaled)
 
 
 def tournament(fit: np.ndarray, size: int, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -339,9 +344,7 @@ def to_target(xyz: np.ndarray, cells: np.ndarray, n: int, sigma_km: float) -> np
             np.maximum(closest, xyz @ xyz[new], out=closest)
     if len(chosen) > n:
         x = xyz[chosen]
-        half_angle = np.arcsin(np.sqrt(np.clip(0.5 - 0.5 * (x @ x.T), 0.0, 1.0)))
-        scaled = half_angle * (2.0 * MEAN_EARTH_RADIUS_KM / sigma_km)
-        kernel = np.exp(-0.5 * scaled * scaled)
+        kernel = gaussian_kernel(x @ x.T, sigma_km)
         np.fill_diagonal(kernel, 0.0)
         alive = np.ones(len(chosen), dtype=bool)
         for _ in range(len(chosen) - n):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 import zlib
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import ExitStack
 from dataclasses import asdict
 from typing import Any
 
@@ -59,7 +60,10 @@ def ga_sample(
     groups = strata(archive, source)
     lat = archive["centre_lat"].to_numpy(np.float64)
     lon = archive["centre_lon"].to_numpy(np.float64)
-    large = [k for k, rows in groups.items() if len(rows) > n]
+    # largest first, so the last tasks to finish are short ones (better use of the workers)
+    large = sorted(
+        (k for k, rows in groups.items() if len(rows) > n), key=lambda k: -len(groups[k])
+    )
     budget = None
     if params.time_budget_s is not None and large:
         budget = params.time_budget_s * max(workers, 1) / len(large)
@@ -75,17 +79,13 @@ def ga_sample(
         len(groups) - len(large),
         workers,
     )
-    results: dict[tuple[Any, ...], dict[str, Any]] = {}
-    if workers > 1 and len(tasks) > 1:
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            done = pool.map(_run_stratum, tasks, chunksize=1)
-            for key, info in progress(done, total=len(tasks), desc="GA strata", every_s=5):
-                results[key] = info
-    else:
-        for key, info in progress(
-            map(_run_stratum, tasks), total=len(tasks), desc="GA strata", every_s=5
-        ):
-            results[key] = info
+    with ExitStack() as stack:
+        if workers > 1 and len(tasks) > 1:
+            pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
+            done = pool.map(_run_stratum, tasks)
+        else:
+            done = map(_run_stratum, tasks)
+        results = dict(progress(done, total=len(tasks), desc="GA strata", every_s=5))
     rows, infos = [], []
     for key, members in groups.items():
         info = results.get(key)
