@@ -45,7 +45,10 @@ def main() -> None:
     parser.add_argument("--experts", type=int, default=8)
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--repeats", type=int, default=7)
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     args = parser.parse_args()
+    if args.threads:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     d, n, e = args.dim, args.tokens, args.experts
     slots = -(-(n - 1) // e)  # as many slots as patches, as in the paper preset
