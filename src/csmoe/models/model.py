@@ -47,6 +47,13 @@ class EncoderOutput:
     hidden: list[Tensor] = field(default_factory=list)
     grid: int = 0
 
+    def feature_maps(self) -> list[Tensor]:
+        """``hidden`` as ``[B, D, grid, grid]`` maps ([CLS] dropped), e.g. for UPerNet."""
+        return [
+            h[:, 1:].transpose(1, 2).reshape(h.shape[0], h.shape[2], self.grid, self.grid)
+            for h in self.hidden
+        ]
+
 
 class ModalityStem(nn.Module):
     """Patch embedding, [CLS] token and the modality-specific encoder blocks of one sensor."""
