@@ -98,6 +98,15 @@ class Decoder(nn.Module):
         return self.pred(self.norm(x))[:, 1:]
 
 
+def _mae_init(module: nn.Module) -> None:
+    """MAE's initialisation: Xavier-uniform linear and patch-embedding weights, zero biases
+    (Soft MoE experts initialise themselves the same way)."""
+    if isinstance(module, nn.Linear | nn.Conv2d):
+        nn.init.xavier_uniform_(module.weight.view(module.weight.shape[0], -1))
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
 def _block(cfg: ModelConfig, moe: bool) -> Block:
     return make_block(
         cfg.dim, cfg.heads, cfg.mlp_ratio, moe, cfg.num_experts, cfg.slots, cfg.router_temperature
@@ -120,6 +129,7 @@ class CrossSensorMAE(nn.Module):
         )
         self.decoders = nn.ModuleDict({m: Decoder(cfg, cfg.bands(m)) for m in MODALITIES})
         self.register_buffer("pos", sincos_pos_embed(cfg.dim, cfg.grid)[None], persistent=False)
+        self.apply(_mae_init)
 
     @property
     def depth(self) -> int:

@@ -59,8 +59,8 @@ class SoftMoE(nn.Module):
         self.b1 = nn.Parameter(torch.zeros(num_experts, hidden))
         self.w2 = nn.Parameter(torch.empty(num_experts, hidden, dim))
         self.b2 = nn.Parameter(torch.zeros(num_experts, dim))
-        for w, fan_in in ((self.w1, dim), (self.w2, hidden)):
-            bound = 1 / math.sqrt(fan_in)  # same init as nn.Linear's weight, per expert
+        bound = math.sqrt(6 / (dim + hidden))  # Xavier-uniform per expert, as MAE's MLPs
+        for w in (self.w1, self.w2):
             nn.init.uniform_(w, -bound, bound)
 
     def routing(self, x: Tensor) -> tuple[Tensor, Tensor]:
