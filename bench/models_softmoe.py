@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 
 from csmoe.models.blocks import Mlp
-from csmoe.models.complexity import _block_macs
+from csmoe.models.complexity import block_macs
 from csmoe.models.softmoe import SoftMoE
 
 
@@ -58,9 +58,7 @@ def main() -> None:
     loop.load_state_dict(moe.state_dict())
     # dense MLP whose MACs equal the Soft MoE's (experts + routing): widen its hidden layer
     moe_macs = (
-        _block_macs(n, d, 4.0, True, e, slots)
-        - _block_macs(n, d, 4.0, False)
-        + (n * 2 * d * hidden)
+        block_macs(n, d, 4.0, True, e, slots) - block_macs(n, d, 4.0, False) + (n * 2 * d * hidden)
     )
     dense_hidden = round(moe_macs / (n * 2 * d))
     dense = Mlp(d, dense_hidden)
