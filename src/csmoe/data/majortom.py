@@ -28,7 +28,7 @@ What is an error and what is a counted skip:
 
 from __future__ import annotations
 
-import functools
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -136,9 +136,8 @@ def pair_tiles(root: str | Path) -> tuple[pd.DataFrame, dict[str, int]]:
     return pairs, {"unpaired": len(cells_s2 ^ cells_s1)}
 
 
-@functools.lru_cache(maxsize=4)
 def _read_part(path: str, columns: tuple[str, ...]) -> dict[str, list[bytes]]:
-    """The given columns of one image part file (cached: consecutive tiles share a part)."""
+    """The given columns of one image part file."""
     import pyarrow.parquet as pq
 
     try:
@@ -155,10 +154,24 @@ def _read_part(path: str, columns: tuple[str, ...]) -> dict[str, list[bytes]]:
 
 
 def iter_raw_tiles(pairs: pd.DataFrame) -> Iterator[RawTile]:
-    """The encoded bands of each pair, streaming through the part files."""
+    """The encoded bands of each pair, streaming through the part files.
+
+    Consecutive pairs share part files (pairs come sorted by S2 part), so the last few parts
+    read are kept; the cache lives only as long as this iteration (files may be rewritten).
+    """
+    cache: OrderedDict[tuple[str, tuple[str, ...]], dict[str, list[bytes]]] = OrderedDict()
+
+    def cached(path: str, columns: tuple[str, ...]) -> dict[str, list[bytes]]:
+        key = (path, columns)
+        if key not in cache:
+            cache[key] = _read_part(path, columns)
+            if len(cache) > 4:
+                cache.popitem(last=False)
+        return cache[key]
+
     for pair in pairs.itertuples(index=False):
-        s2_part = _read_part(pair.part_file_s2, S2_MODEL_BANDS)
-        s1_part = _read_part(pair.part_file_s1, S1_COLUMNS)
+        s2_part = cached(pair.part_file_s2, S2_MODEL_BANDS)
+        s1_part = cached(pair.part_file_s1, S1_COLUMNS)
         r2, r1 = int(pair.parquet_row_s2), int(pair.parquet_row_s1)
         for part, row, path in ((s2_part, r2, pair.part_file_s2), (s1_part, r1, pair.part_file_s1)):
             length = len(next(iter(part.values())))

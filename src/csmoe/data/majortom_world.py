@@ -124,8 +124,8 @@ def encode_geotiff(
     array: np.ndarray, crs: str, west: float, north: float, pixel_m: float, nodata: float | None
 ) -> bytes:
     """One band as single-band GeoTIFF bytes (deflate), the way Major TOM stores each band."""
+    from affine import Affine
     from rasterio.io import MemoryFile
-    from rasterio.transform import from_origin
 
     height, width = array.shape
     profile = {
@@ -135,7 +135,7 @@ def encode_geotiff(
         "count": 1,
         "dtype": array.dtype.name,
         "crs": crs,
-        "transform": from_origin(west, north, pixel_m, pixel_m),
+        "transform": Affine(pixel_m, 0.0, west, 0.0, -pixel_m, north),  # north-up
         "nodata": nodata,
         "compress": "deflate",
         "zlevel": 1,  # fast: the mini world is rewritten often; decode speed is the same
