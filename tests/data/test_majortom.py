@@ -29,7 +29,7 @@ def _edit_part(path, column, row, value):
         del data[column]
     else:
         data[column][row] = value
-    pq.write_table(pa.Table.from_pydict(data), path)
+    pq.write_table(pa.Table.from_pydict(data), path, row_group_size=1)  # as Major TOM
 
 
 def _decode_all(root):

@@ -257,8 +257,8 @@ def write_world(cells: pd.DataFrame, out_dir: str | Path, spec: WorldSpec) -> di
         for product, (_, rows) in products.items():
             if rows:
                 name = out_dir / product / "images" / f"part_{part:05d}.parquet"
-                # small row groups so that one row can be fetched alone (as in Major TOM)
-                pq.write_table(pa.Table.from_pylist(rows), name, row_group_size=8)
+                # one row per row group: parquet_row is the row group, as in Major TOM
+                pq.write_table(pa.Table.from_pylist(rows), name, row_group_size=1)
                 rows.clear()
 
     for i, cell in enumerate(
