@@ -30,8 +30,8 @@ import numpy as np
 from csmoe.data import benv2
 from csmoe.data.bands import S2_L2A_BANDS, S2_RESOLUTION_M
 from csmoe.data.geobench_format import BEN43
-from csmoe.data.geobench_world import ben43_index, ben43_label
-from csmoe.data.scenes import Scene, cell_seed, render_scene
+from csmoe.data.geobench_world import CellPool, ben43_index, ben43_label, scene_of
+from csmoe.data.scenes import Scene, cell_seed
 from csmoe.log import get_logger, progress
 
 log = get_logger(__name__)
@@ -80,7 +80,7 @@ def write_world(cells: Any, out_dir: str | Path, spec: Benv2WorldSpec) -> dict[s
 
     out_dir = Path(out_dir)
     rng = np.random.default_rng(cell_seed("benv2", spec.seed))
-    records = cells.to_dict("records")
+    pool = CellPool(cells)
     others = [c for c in benv2.COUNTRIES if c != "Serbia"]
     share = (1 - spec.serbia_share) / len(others)
     countries = {"Serbia": spec.serbia_share, **dict.fromkeys(others, share)}
@@ -88,7 +88,7 @@ def write_world(cells: Any, out_dir: str | Path, spec: Benv2WorldSpec) -> dict[s
     rows, seasons, redrawn = [], [], 0
     with rasterio.Env():  # one GDAL environment for all files (not one per file)
         for i, split in enumerate(progress(splits, desc="benv2 patches")):
-            row, season, tries = _patch(out_dir, records, i, split, spec, rng, countries)
+            row, season, tries = _patch(out_dir, pool, i, split, spec, rng, countries)
             rows.append(row)
             seasons.append(season)
             redrawn += tries
@@ -186,7 +186,7 @@ def write_tif(path: Path, data: np.ndarray, crs: str, transform: Any) -> None:
 
 def _patch(
     out_dir: Path,
-    records: list[dict],
+    pool: CellPool,
     i: int,
     split: str,
     spec: Benv2WorldSpec,
@@ -198,13 +198,10 @@ def _patch(
     country = str(rng.choice(list(countries), p=list(countries.values())))
     season = str(rng.choice(list(SEASON_WEIGHTS), p=list(SEASON_WEIGHTS.values())))
     for attempt in range(100):  # bounded redraw of scenes without any 19-class label
-        cell = records[int(rng.integers(len(records)))]
+        cell = pool.draw(rng)
         date = _date_in(season, rng)
-        scene = render_scene(
-            cell["centre_lat"], cell["centre_lon"], cell["climate"], int(cell["landcover"]),
-            benv2.SIZE, cell_seed(f"benv2/{cell['grid_cell']}/{i}/{attempt}", spec.seed),
-            doy=date.timetuple().tm_yday,
-        )  # fmt: skip
+        seed = cell_seed(f"benv2/{cell['grid_cell']}/{i}/{attempt}", spec.seed)
+        scene = scene_of(cell, benv2.SIZE, seed, doy=date.timetuple().tm_yday)
         label43 = ben43_label(scene, spec.min_fraction)
         if labels19(label43):
             break
