@@ -59,7 +59,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             start = int(match[1])
             end = int(match[2]) if match[2] else end
             if start >= len(data):
-                self.send_error(416)
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
                 return
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
@@ -103,6 +106,16 @@ def test_resume_after_dropped_connection(server, tmp_path):
     # present and verified: no new request
     download.fetch(f"{url}/big.bin", dest, sha256=hashlib.sha256(payload).hexdigest(), **FAST)
     assert len(handler.log) == 2
+
+
+def test_stale_part_larger_than_remote_restarts(server, tmp_path):
+    root, url, handler = server
+    (root / "f.bin").write_bytes(b"0123456789")
+    dest = tmp_path / "f.bin"
+    dest.with_name("f.bin.part").write_bytes(b"x" * 20)  # left by a different, larger file
+    download.fetch(f"{url}/f.bin", dest, **FAST)
+    assert dest.read_bytes() == b"0123456789"
+    assert [r for _, r in handler.log] == ["bytes=20-", None]
 
 
 def test_corrupt_file_leaves_nothing(server, tmp_path):

@@ -112,9 +112,14 @@ def fetch(
         try:
             response = _open(url, start=offset, timeout_s=timeout_s)
         except urllib.error.HTTPError as err:
-            if err.code == 416 and offset:  # nothing left past our offset: already complete
+            if err.code != 416 or not offset:
+                raise
+            # nothing past our offset: complete if the server's size is ours, else start over
+            total = (err.headers.get("Content-Range") or "").rpartition("/")[2]
+            if total.isdigit() and int(total) == offset:
                 return
-            raise
+            part.unlink()
+            raise ConnectionError(f".part ({offset} bytes) does not match the remote file") from err
         with response:
             resumed = response.status == 206
             if offset and not resumed:

@@ -241,8 +241,7 @@ def write_task(cells: Any, out_dir: str | Path, task_name: str, spec: GeobenchWo
         label_stats[name] = _label_stats(task, label)
         for band, data in bands.items():
             values.setdefault(band, []).append(_subsample(data, rng))
-        if task.kind == "segmentation":
-            values.setdefault(fmt.LABEL, []).append(_subsample(label, rng))
+        values.setdefault(fmt.LABEL, []).append(_subsample(label, rng))  # as geobench does
     write_json(out_dir / "band_stats.json", {k: band_stats(np.concatenate(v))
                                             for k, v in values.items()})  # fmt: skip
     write_json(out_dir / "label_stats.json", label_stats)
