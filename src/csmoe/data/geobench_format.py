@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import io
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from csmoe.data.bands import S2_ALL_BANDS, S2_L2A_BANDS
@@ -101,7 +101,6 @@ class Task:
     metric: str
     s2_scale: float = 1.0
     dated: bool = False  # cashew: band datasets carry a date suffix ("02 - Blue_2019-11-05")
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
