@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from csmoe.data.bands import S2_ALL_BANDS, S2_L2A_BANDS
+from csmoe.errors import ConfigError
 
 # ---- bands -------------------------------------------------------------------------------
 
@@ -325,8 +326,6 @@ TASKS: dict[str, Task] = {
 
 
 def get_task(name: str) -> Task:
-    from csmoe.errors import ConfigError
-
     if name not in TASKS:
         raise ConfigError(f"unknown GEO-Bench task {name!r}; known: {', '.join(TASKS)}")
     return TASKS[name]
@@ -342,7 +341,8 @@ class Restored:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Restored:
         obj = object.__new__(cls)
-        obj.args = args
+        if args:  # objects rebuilt from constructor arguments (namedtuples, Affine, ...)
+            obj.args = args
         return obj
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
