@@ -215,3 +215,35 @@ def test_zip_slip_refused(tmp_path):
     with pytest.raises(InputError, match="outside the target"):
         download.extract(evil, tmp_path / "dest")
     assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "dest").exists()
+
+
+def test_majortom_download_reads_like_the_source(server, tmp_path):
+    """Rows fetched from a Major TOM-format archive are what the data stage's reader decodes
+    from the archive itself (the mini world's writer makes the served archive)."""
+    from csmoe.data.majortom import decode_tile, iter_raw_tiles, pair_tiles
+    from csmoe.data.majortom_world import WorldSpec, write_world
+
+    root, url, _ = server
+    rows = [(f"{i}U_{i}R", i, i, 40.0 + i, 10.0 + i, "Cfb", 10 * (1 + i % 5)) for i in range(6)]
+    cells = pd.DataFrame(rows, columns=["grid_cell", "grid_row_u", "grid_col_r", "centre_lat",
+                                        "centre_lon", "climate", "landcover"])  # fmt: skip
+    spec = WorldSpec(tile_px=32, rows_per_part=4, all_invalid_tiles=0, s2_nodata_wedge=0.0,
+                     s1_border_nan=0.0, seed=0)  # fmt: skip
+    write_world(cells, root, spec)
+    params = {**FAST, "majortom": {p: {"metadata_url": f"{url}/{p}/metadata.parquet"}
+                                   for p in download_sets.PRODUCTS}}  # fmt: skip
+    metadata = {p: root / p / "metadata.parquet" for p in download_sets.PRODUCTS}
+    selected = cells.iloc[[1, 4]]
+    out = tmp_path / "majortom" / "mtom_mu"
+    download_sets.majortom(selected, metadata, out, tmp_path / "cache", params)
+
+    def decoded(folder):
+        pairs, unpaired = pair_tiles(folder)
+        return {t.grid_cell: decode_tile(t) for t in iter_raw_tiles(pairs)}, unpaired
+
+    got, unpaired = decoded(out)
+    want, _ = decoded(root)
+    assert sorted(got) == sorted(selected.grid_cell) and unpaired == {"unpaired": 0}
+    for cell, tile in got.items():
+        np.testing.assert_array_equal(tile.s2, want[cell].s2)
+        np.testing.assert_array_equal(tile.s1, want[cell].s1)

@@ -31,6 +31,7 @@ from csmoe.data import benv2
 from csmoe.data.bands import S2_L2A_BANDS, S2_RESOLUTION_M
 from csmoe.data.geobench_format import BEN43
 from csmoe.data.geobench_world import CellPool, ben43_index, ben43_label, scene_of
+from csmoe.data.majortom_world import utm_crs
 from csmoe.data.scenes import Scene, cell_seed
 from csmoe.log import get_logger, progress
 
@@ -112,7 +113,7 @@ def _date_in(season: str, rng: np.random.Generator) -> datetime.date:
 
 def patch_names(scene: Scene, date: datetime.date, index: int) -> dict[str, str]:
     """reBEN-style names: S2 patch id with its tile, v1 S2 name, S1 name (row/col = index)."""
-    zone = int((scene.lon + 180.0) // 6.0) % 60 + 1
+    zone = int(utm_crs(scene.lat, scene.lon)[-2:])
     band = "CDEFGHJKLMNPQRSTUVWX"[min(19, max(0, int((scene.lat + 80.0) // 8.0)))]
     tile = f"{zone:02d}{band}XX"
     row, col = divmod(index, 100)
@@ -167,8 +168,7 @@ def _georef(scene: Scene) -> tuple[str, Any]:
     from affine import Affine
     from rasterio.warp import transform
 
-    zone = int((scene.lon + 180.0) // 6.0) % 60 + 1
-    crs = f"EPSG:{(32600 if scene.lat >= 0 else 32700) + zone}"
+    crs = utm_crs(scene.lat, scene.lon)
     (x,), (y,) = transform("EPSG:4326", crs, [scene.lon], [scene.lat])
     half = benv2.SIZE * 10 / 2
     return crs, Affine(10.0, 0.0, x - half, 0.0, -10.0, y + half)
