@@ -23,7 +23,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from csmoe.data.download import extract, fetch, read_rows
+from csmoe.data.download import extract, fetch, read_row_groups
 from csmoe.errors import ConfigError, InputError
 from csmoe.io import atomic_path
 from csmoe.log import get_logger, progress
@@ -96,13 +96,14 @@ def majortom(
                 stem = Path(urllib.parse.urlparse(source).path).stem
                 fragment = cache / product / "rows" / f"{stem}-{key[:12]}.parquet"
                 if not fragment.exists():  # resumable at the granularity of a source file
-                    table, moved = read_rows(source, rows["parquet_row"], **_retry(params))
+                    groups = [int(g) for g in rows["parquet_row"]]
+                    table, moved = read_row_groups(source, groups, **_retry(params))
                     fetched += moved
                     with atomic_path(fragment) as part:
                         pq.write_table(table, part, row_group_size=1)
                 _link_or_copy(fragment, tmp / product / "images" / f"part_{k:05d}.parquet")
                 meta.loc[rows.index, "parquet_url"] = f"images/part_{k:05d}.parquet"
-                meta.loc[rows.index, "parquet_row"] = range(len(rows))
+                meta.loc[rows.index, "parquet_row"] = range(len(rows))  # one row per group
             meta.drop(columns="source_url").to_parquet(tmp / product / "metadata.parquet",
                                                        index=False)  # fmt: skip
             stats[f"{product}_bytes_fetched"] = fetched
