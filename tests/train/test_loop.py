@@ -40,6 +40,7 @@ def _shared_mlflow(mlflow_dir, monkeypatch):
 
 @pytest.fixture(scope="module")
 def store(tmp_path_factory):
+    pytest.importorskip("csmoe.data.store", reason="the patch store comes with the data stage")
     store, stats = make_store(tmp_path_factory.mktemp("patches"))
     return open_store(store, stats)
 
