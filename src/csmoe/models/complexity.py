@@ -136,8 +136,21 @@ def measured_encoder_params(model: Any) -> int:
     return sum(p.numel() for part in parts for p in part.parameters())
 
 
+def counted_forward(model: Any, x: Any, scope: Scope) -> Any:
+    """The forward that :func:`count` accounts for: ``x`` (one sensor, no masking) through its
+    encoder and, with ``scope.decoder``, its decoder. Returns the last output."""
+    import torch
+
+    latent, _ = model.encode_tokens(model.embed(x, scope.modality), scope.modality)
+    if not scope.decoder:
+        return latent
+    n = model.cfg.num_patches
+    identity = torch.arange(n, device=x.device).expand(x.shape[0], n)  # no masking
+    return model.decoders[scope.modality](latent, identity)
+
+
 def measure_flops(model: Any, scope: Scope | None = None) -> int:
-    """MACs of the counted forward on the real module, by ``torch.utils.flop_counter``.
+    """MACs of :func:`counted_forward` for one image, by ``torch.utils.flop_counter``.
 
     The counter reports 2 FLOPs per multiply-add, so the total is halved. The math SDPA kernel
     is forced: the fused CPU kernels are invisible to the counter. A model built on the meta
@@ -149,12 +162,10 @@ def measure_flops(model: Any, scope: Scope | None = None) -> int:
 
     scope = scope or Scope()
     cfg = model.cfg
-    device = model.pos.device
-    x = torch.zeros(1, cfg.bands(scope.modality), cfg.img_size, cfg.img_size, device=device)
+    x = torch.zeros(
+        1, cfg.bands(scope.modality), cfg.img_size, cfg.img_size, device=model.pos.device
+    )
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), counter:
-        latent, _ = model.encode_tokens(model.embed(x, scope.modality), scope.modality)
-        if scope.decoder:
-            identity = torch.arange(cfg.num_patches, device=device)[None]  # no masking
-            model.decoders[scope.modality](latent, identity)
+        counted_forward(model, x, scope)
     return counter.get_total_flops() // 2
