@@ -30,7 +30,6 @@ RUNTIME_KEYS = frozenset(
         "nodes",
         "mlflow_checkpoints",
         "val_batch_size",
-        "find_unused_parameters",
     }
 )
 
