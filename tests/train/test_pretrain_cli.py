@@ -101,3 +101,29 @@ def test_corrupt_store_fails_clearly(tmp_path, capsys):
     assert main([*_args(tmp_path, _bundle(tmp_path), store), "--cpu"]) == 2
     assert "store.zarr: " in capsys.readouterr().err
     assert not (tmp_path / "out").exists()
+
+
+def test_multi_node_path_under_slurm(tmp_path, capsys, monkeypatch):
+    bundle = _bundle(tmp_path, gpus=4, nodes=2)
+    for var in ("SLURM_STEP_ID", "SLURM_NODEID", "SLURM_NNODES"):
+        monkeypatch.delenv(var, raising=False)
+    assert main([*_args(tmp_path, bundle), "--print-launch"]) == 2  # no allocation
+    assert "needs a SLURM allocation" in capsys.readouterr().err
+    monkeypatch.setenv("SLURM_JOB_ID", "7")  # the batch script: one task per node via srun
+    assert main([*_args(tmp_path, bundle), "--print-launch"]) == 0
+    srun = capsys.readouterr().out
+    assert srun.startswith("srun --nodes=2 --ntasks-per-node=1") and "pretrain run" in srun
+    # inside the srun task on the second node: accelerate for all 8 processes, rank 1
+    monkeypatch.setenv("SLURM_STEP_ID", "0")
+    monkeypatch.setenv("SLURM_NODEID", "1")
+    monkeypatch.setenv("SLURM_NNODES", "2")
+    monkeypatch.setenv("MASTER_ADDR", "node-a")
+    assert main([*_args(tmp_path, bundle), "--print-launch"]) == 0
+    node = capsys.readouterr().out
+    for flag in (
+        "--num_processes=8",
+        "--num_machines=2",
+        "--machine_rank=1",
+        "--main_process_ip=node-a",
+    ):
+        assert flag in node
