@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
         help="train one variant; resumes from its state folder",
         description="Train one variant of config['variants'] on its patch store. Starts "
         "`accelerate launch` itself for several processes (GPUs, or CPU processes with --cpu), "
-        "and `srun` across nodes when pretrain.nodes > 1.",
+        "and `srun` across nodes when pretrain.nodes > 1. --params takes the variant bundle "
+        "a rule passes (csmoe.train.variants.variant_bundle); --config builds it.",
     )
     run.add_argument("--variant", required=True, help="name in config['variants']")
     add_config_arguments(run, "variants")
