@@ -8,7 +8,8 @@ Same algorithm on both sides: uniform random subsets of n cells to start, the sa
 at rate 0.8, bit-flip mutation at 1/N and the adaptive constraint (prune / augment to n). PyGAD
 holds N-gene masks; ours holds the n set bits and works on the whole population at once.
 Reported: wall time and best fitness as ratios ours / PyGAD; then, for reference, our spatial
-crossover from the same random start and the shipped configuration (farthest-point seeds).
+crossover from the same random start, the shipped configuration (farthest-point seeds, spatial
+crossover) and farthest-point seeds with uniform crossover.
 """
 
 from __future__ import annotations
@@ -104,6 +105,7 @@ def main() -> None:
             ("uniform", "random", "uniform"),
             ("spatial", "random", "spatial"),
             ("shipped", "fps", "spatial"),
+            ("seeded uniform", "fps", "uniform"),
         ):
             start = time.perf_counter()
             params = ga.GAParams(**base, init=init, crossover=crossover)
@@ -127,6 +129,7 @@ def main() -> None:
             "F start": round(mine.initial_fitness, 3),
             "F ours spatial": round(score(xyz, ours["spatial"][0].cells, sigma), 3),
             "F shipped": round(score(xyz, fps_cells, sigma), 3),
+            "F seeded uniform": round(score(xyz, ours["seeded uniform"][0].cells, sigma), 3),
             "NN ours km": nn_km(xyz, mine.cells),
             "NN pygad km": nn_km(xyz, cells),
             "NN shipped km": nn_km(xyz, fps_cells),
