@@ -22,7 +22,7 @@ Operators.
   the two parents' masks with the cells ordered along a random direction in space: the child
   takes parent A's cells on one side of a random cut plane and parent B's on the other, so it
   inherits well-spread regions whole. ``crossover: uniform``: uniform crossover of the masks
-  (better from a random start, worse from farthest-point seeds; see bench/README.md).
+  (no clear winner between the two on the real grid; see bench/README.md).
 - Mutation: every bit of the length-N mask flips with probability 1/N (drawn exactly as
   Binomial(|S|, 1/N) removals and Binomial(N - |S|, 1/N) additions of random cells).
 - Adaptive constraint: a candidate with more than n(1 + tolerance) cells is randomly pruned to
