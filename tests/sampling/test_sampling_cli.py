@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import yaml
-from conftest import archive_frame, write_geotiff
+from sampling_fixtures import archive_frame, write_geotiff
 
 from csmoe.cli import main
 
