@@ -3,7 +3,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import write_geotiff
+from sampling_fixtures import write_geotiff
 
 from csmoe.errors import ConfigError, InputError
 from csmoe.sampling import descriptors, rasters

@@ -155,3 +155,19 @@ def test_exact_count_ga_never_loses_its_best_seed():
             np.random.default_rng(seed),
         )
         assert result.fitness >= result.initial_fitness - 1e-9
+
+
+def test_uniform_crossover_keeps_common_cells_and_half_the_rest():
+    rng = np.random.default_rng(0)
+    count = 2000
+    a = full(np.tile(np.arange(0, 60), (count, 1)))  # cells 0..59
+    b = full(np.tile(np.arange(40, 100), (count, 1)))  # cells 40..99: 40..59 shared
+    child = ga.uniform_crossover(a, b, 1.0, 100, rng)
+    held = np.zeros((count, 100), dtype=bool)
+    for p in range(count):
+        held[p, child.idx[p][child.mask[p]]] = True
+    assert held[:, 40:60].all()  # in both parents: always kept
+    assert held[:, 0:40].mean() == pytest.approx(0.5, abs=0.02)
+    assert held[:, 60:100].mean() == pytest.approx(0.5, abs=0.02)
+    copies = ga.uniform_crossover(a, b, 0.0, 100, rng)  # rate 0: copies of A
+    assert all(copies.member(p).tolist() == list(range(60)) for p in range(5))

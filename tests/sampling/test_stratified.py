@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import archive_frame
+from sampling_fixtures import archive_frame
 
 from csmoe.errors import ConfigError, InputError
 from csmoe.sampling.ga import GAParams

@@ -18,9 +18,11 @@ they tiled the stratum's area evenly, so the kernel acts on neighbour-scale dist
 
 Operators.
 - Selection: tournament of ``tournament`` candidates; the ``elite`` best survive unchanged.
-- Crossover (rate ``crossover_rate``): one-point crossover of the two parents' masks with the
-  cells ordered along a random direction in space: the child takes parent A's cells on one side
-  of a random cut plane and parent B's on the other, so it inherits well-spread regions whole.
+- Crossover (rate ``crossover_rate``), ``crossover: spatial`` (default): one-point crossover of
+  the two parents' masks with the cells ordered along a random direction in space: the child
+  takes parent A's cells on one side of a random cut plane and parent B's on the other, so it
+  inherits well-spread regions whole. ``crossover: uniform``: uniform crossover of the masks
+  (no clear winner between the two on the real grid; see bench/README.md).
 - Mutation: every bit of the length-N mask flips with probability 1/N (drawn exactly as
   Binomial(|S|, 1/N) removals and Binomial(N - |S|, 1/N) additions of random cells).
 - Adaptive constraint: a candidate with more than n(1 + tolerance) cells is randomly pruned to
@@ -56,6 +58,7 @@ class GAParams:
     generations: int = 100
     population: int = 16
     crossover_rate: float = 0.8
+    crossover: str = "spatial"
     tolerance: float = 0.0
     tournament: int = 3
     elite: int = 2
@@ -79,6 +82,7 @@ class GAParams:
             (self.generations >= 0, "generations must be >= 0"),
             (self.population >= 2, "population must be >= 2"),
             (0.0 <= self.crossover_rate <= 1.0, "crossover_rate must be in [0, 1]"),
+            (self.crossover in ("spatial", "uniform"), "crossover must be 'spatial' or 'uniform'"),
             (0.0 <= self.tolerance < 1.0, "tolerance must be in [0, 1)"),
             (self.tournament >= 1, "tournament must be >= 1"),
             (0 <= self.elite < self.population, "elite must be in [0, population)"),
@@ -160,6 +164,26 @@ def spatial_crossover(
     keep_a = a.mask & (~crossed[:, None] | (proj_a < cut[:, None]))
     keep_b = b.mask & crossed[:, None] & (proj_b >= cut[:, None])
     return Population(np.concatenate([a.idx, b.idx], 1), np.concatenate([keep_a, keep_b], 1))
+
+
+def uniform_crossover(
+    a: Population, b: Population, rate: float, n_cells: int, rng: np.random.Generator
+) -> Population:
+    """Uniform crossover of the parents' masks: a cell in both parents stays, a cell in one of
+    them stays with probability 1/2 (children not crossed are copies of A)."""
+    crossed = rng.random(len(a.idx)) < rate
+    mask = np.concatenate([a.mask, b.mask & crossed[:, None]], 1)
+    key = np.where(mask, np.concatenate([a.idx, b.idx], 1), n_cells)
+    key.sort(axis=1)
+    valid = key < n_cells
+    pair_first = np.zeros_like(valid)  # first copy of a cell both parents hold
+    pair_first[:, :-1] = valid[:, :-1] & (key[:, :-1] == key[:, 1:])
+    pair_second = np.zeros_like(valid)
+    pair_second[:, 1:] = pair_first[:, :-1]
+    single = valid & ~pair_first & ~pair_second
+    keep_single = rng.random(key.shape) < np.where(crossed, 0.5, 1.0)[:, None]
+    keep = pair_first | (single & keep_single)
+    return Population(np.where(keep, key, 0), keep)
 
 
 def mutate(pop: Population, n_cells: int, rng: np.random.Generator) -> Population:
@@ -321,7 +345,10 @@ def evolve(
         elite = np.argsort(-fit, kind="stable")[: params.elite]
         a = _rows(pop, tournament(fit, params.tournament, children, rng))
         b = _rows(pop, tournament(fit, params.tournament, children, rng))
-        child = spatial_crossover(xyz, a, b, params.crossover_rate, rng)
+        if params.crossover == "spatial":
+            child = spatial_crossover(xyz, a, b, params.crossover_rate, rng)
+        else:
+            child = uniform_crossover(a, b, params.crossover_rate, n_cells, rng)
         child = constrain(mutate(child, n_cells, rng), n, params.tolerance, n_cells, rng)
         child_fit = fitness(xyz, child, sigma)
         evaluations += children

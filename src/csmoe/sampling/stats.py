@@ -9,6 +9,7 @@ Minimum and nearest-neighbour distances are exact (k-d tree on unit vectors).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -30,9 +31,16 @@ def per_group(frame: pd.DataFrame, by: list[str]) -> Stat:
 
 
 def set_statistics(
-    frame: pd.DataFrame, rng: np.random.Generator, *, exact_max: int, n_pairs: int
+    frame: pd.DataFrame,
+    rng: np.random.Generator,
+    *,
+    exact_max: int,
+    n_pairs: int,
+    sampled: frozenset[tuple[Any, ...]] = frozenset(),
 ) -> dict[str, Stat]:
-    """Table II's rows for one set of tiles (archive or sample)."""
+    """Table II's rows for one set of tiles (archive or sample). ``sampled``: the strata the
+    samples thin out (larger than n in the archive); strata kept whole are identical in every
+    set and dilute the dispersion rows, so those are also given over ``sampled`` alone."""
     xyz = unit_vectors(frame["centre_lat"].to_numpy(), frame["centre_lon"].to_numpy())
     stats = {
         "tiles": Stat(float(len(frame))),
@@ -44,9 +52,9 @@ def set_statistics(
         ),
         "min_distance_km": Stat(float(np.nanmin(nearest_neighbour_km(xyz)))),
     }
-    pairwise, nearest, sizes = [], [], []
+    pairwise, nearest, sizes, in_sampled = [], [], [], []
     positions = frame.groupby(STRATUM, sort=True).indices
-    for _key, rows in progress(sorted(positions.items()), desc="dispersion per stratum"):
+    for key, rows in progress(sorted(positions.items()), desc="dispersion per stratum"):
         if len(rows) < 2:
             continue  # no pair inside a one-tile stratum
         sub = xyz[rows]
@@ -56,7 +64,9 @@ def set_statistics(
         )
         nearest.append(float(nearest_neighbour_km(sub).mean()))
         sizes.append(len(rows))
+        in_sampled.append(tuple(key) in sampled)
     pairwise_a, nearest_a, sizes_a = map(np.asarray, (pairwise, nearest, sizes))
+    focus = np.asarray(in_sampled, dtype=bool)
     stats["within_stratum_mean_pairwise_km"] = Stat(
         float(pairwise_a.mean()), float(pairwise_a.std())
     )
@@ -64,4 +74,11 @@ def set_statistics(
         float(np.average(pairwise_a, weights=sizes_a))
     )
     stats["within_stratum_mean_nn_km"] = Stat(float(nearest_a.mean()), float(nearest_a.std()))
+    if focus.any():
+        stats["sampled_strata_mean_pairwise_km"] = Stat(
+            float(pairwise_a[focus].mean()), float(pairwise_a[focus].std())
+        )
+        stats["sampled_strata_mean_nn_km"] = Stat(
+            float(nearest_a[focus].mean()), float(nearest_a[focus].std())
+        )
     return stats
