@@ -56,13 +56,22 @@ def test_same_seed_same_loss_and_masks_change_with_the_generator(tiny):
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
+def test_seeded_build_gives_the_same_weights_and_leaves_the_global_rng_alone(tiny):
+    before = torch.random.get_rng_state()
+    a, b, c = build_model(tiny, seed=1), build_model(tiny, seed=1), build_model(tiny, seed=2)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not torch.equal(sa["head.0.weight"], sc["head.0.weight"])
+
+
 def test_a_few_steps_reduce_the_loss(tiny):
     torch.manual_seed(0)
     model = build_model(tiny)
     s1, s2 = _pair(tiny, batch=4)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     losses = []
-    for _ in range(8):
+    for _ in range(5):
         out = model(s1, s2, generator=torch.Generator().manual_seed(0))
         opt.zero_grad()
         out.loss.backward()

@@ -215,6 +215,11 @@ class CrossSensorMAE(nn.Module):
         return ModelOutput(loss, terms)
 
 
-def build_model(cfg: ModelConfig) -> CrossSensorMAE:
-    """A freshly initialised CSMoE or CSMAE for ``cfg`` (seed torch first for the same weights)."""
-    return CrossSensorMAE(cfg)
+def build_model(cfg: ModelConfig, seed: int | None = None) -> CrossSensorMAE:
+    """A freshly initialised CSMoE or CSMAE for ``cfg``. With ``seed`` the weights depend on
+    it alone (the global torch RNG is left untouched); without, on the global torch RNG."""
+    if seed is None:
+        return CrossSensorMAE(cfg)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return CrossSensorMAE(cfg)
