@@ -59,7 +59,10 @@ class _Handler(http.server.BaseHTTPRequestHandler):
             start = int(match[1])
             end = int(match[2]) if match[2] else end
             if start >= len(data):
-                self.send_error(416)
+                self.send_response(416)
+                self.send_header("Content-Range", f"bytes */{len(data)}")
+                self.send_header("Content-Length", "0")
+                self.end_headers()
                 return
             self.send_response(206)
             self.send_header("Content-Range", f"bytes {start}-{end}/{len(data)}")
@@ -103,6 +106,16 @@ def test_resume_after_dropped_connection(server, tmp_path):
     # present and verified: no new request
     download.fetch(f"{url}/big.bin", dest, sha256=hashlib.sha256(payload).hexdigest(), **FAST)
     assert len(handler.log) == 2
+
+
+def test_stale_part_larger_than_remote_restarts(server, tmp_path):
+    root, url, handler = server
+    (root / "f.bin").write_bytes(b"0123456789")
+    dest = tmp_path / "f.bin"
+    dest.with_name("f.bin.part").write_bytes(b"x" * 20)  # left by a different, larger file
+    download.fetch(f"{url}/f.bin", dest, **FAST)
+    assert dest.read_bytes() == b"0123456789"
+    assert [r for _, r in handler.log] == ["bytes=20-", None]
 
 
 def test_corrupt_file_leaves_nothing(server, tmp_path):
@@ -165,9 +178,10 @@ def test_majortom_fetches_only_selected_rows(server, tmp_path):
     for product in download_sets.PRODUCTS:
         meta = pd.read_parquet(out / product / "metadata.parquet")
         assert sorted(meta.grid_cell) == ["1U_1R", "6U_6R"]
-        for _, row in meta.iterrows():
-            table = pq.read_table(out / product / row.parquet_url)
-            assert table["grid_cell"][row.parquet_row].as_py() == row.grid_cell
+        for _, row in meta.iterrows():  # parquet_row is the row group, as in Major TOM
+            part = pq.ParquetFile(out / product / row.parquet_url)
+            group = part.read_row_group(row.parquet_row)
+            assert group.num_rows == 1 and group["grid_cell"][0].as_py() == row.grid_cell
         source_bytes = sum(p.stat().st_size for p in (root / product / "images").iterdir())
         assert 0 < stats[f"{product}_bytes_fetched"] < source_bytes / 2
     # a rerun reuses the fetched fragments: nothing is fetched again
@@ -178,8 +192,8 @@ def test_majortom_fetches_only_selected_rows(server, tmp_path):
 def test_range_rows_out_of_bounds(server):
     root, url, _ = server
     _majortom_fixture(root, ["0U_0R"])
-    with pytest.raises(InputError, match="parquet_row outside"):
-        download.read_rows(f"{url}/S2L2A/images/part_00000.parquet", [5], **FAST)
+    with pytest.raises(InputError, match=r"part_00000\.parquet: parquet_row 5 outside"):
+        download.read_row_groups(f"{url}/S2L2A/images/part_00000.parquet", [5], **FAST)
 
 
 def test_geobench_zip_unpacked_atomically(server, tmp_path):
@@ -202,3 +216,35 @@ def test_zip_slip_refused(tmp_path):
     with pytest.raises(InputError, match="outside the target"):
         download.extract(evil, tmp_path / "dest")
     assert not (tmp_path / "escape.txt").exists() and not (tmp_path / "dest").exists()
+
+
+def test_majortom_download_reads_like_the_source(server, tmp_path):
+    """Rows fetched from a Major TOM-format archive are what the data stage's reader decodes
+    from the archive itself (the mini world's writer makes the served archive)."""
+    from csmoe.data.majortom import decode_tile, iter_raw_tiles, pair_tiles
+    from csmoe.data.majortom_world import WorldSpec, write_world
+
+    root, url, _ = server
+    rows = [(f"{i}U_{i}R", i, i, 40.0 + i, 10.0 + i, "Cfb", 10 * (1 + i % 5)) for i in range(6)]
+    cells = pd.DataFrame(rows, columns=["grid_cell", "grid_row_u", "grid_col_r", "centre_lat",
+                                        "centre_lon", "climate", "landcover"])  # fmt: skip
+    spec = WorldSpec(tile_px=32, rows_per_part=4, all_invalid_tiles=0, s2_nodata_wedge=0.0,
+                     s1_border_nan=0.0, seed=0)  # fmt: skip
+    write_world(cells, root, spec)
+    params = {**FAST, "majortom": {p: {"metadata_url": f"{url}/{p}/metadata.parquet"}
+                                   for p in download_sets.PRODUCTS}}  # fmt: skip
+    metadata = {p: root / p / "metadata.parquet" for p in download_sets.PRODUCTS}
+    selected = cells.iloc[[1, 4]]
+    out = tmp_path / "majortom" / "mtom_mu"
+    download_sets.majortom(selected, metadata, out, tmp_path / "cache", params)
+
+    def decoded(folder):
+        pairs, unpaired = pair_tiles(folder)
+        return {t.grid_cell: decode_tile(t) for t in iter_raw_tiles(pairs)}, unpaired
+
+    got, unpaired = decoded(out)
+    want, _ = decoded(root)
+    assert sorted(got) == sorted(selected.grid_cell) and unpaired == {"unpaired": 0}
+    for cell, tile in got.items():
+        np.testing.assert_array_equal(tile.s2, want[cell].s2)
+        np.testing.assert_array_equal(tile.s1, want[cell].s1)

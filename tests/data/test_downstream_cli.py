@@ -16,8 +16,9 @@ def cells(tmp_path):
     path = tmp_path / "archive.parquet"
     rows = [("100U_10R", 44.0, 20.5, "Cfa", 40), ("101U_11R", 44.2, 20.7, "Dfb", 10),
             ("102U_12R", 45.0, 19.8, "Cfb", 80), ("103U_13R", 43.5, 21.0, "Cfa", 50)]  # fmt: skip
-    pd.DataFrame(rows, columns=["grid_cell", "centre_lat", "centre_lon", "climate",
-                                "landcover"]).to_parquet(path)  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["grid_cell", "centre_lat", "centre_lon", "climate",
+                                        "landcover"])  # fmt: skip
+    frame.assign(grid_row_u=range(4), grid_col_r=range(4)).to_parquet(path)
     return path
 
 

@@ -65,3 +65,14 @@ def test_eurosat_labels_learnable(tmp_path, cells):
     accuracy = (probe.predict(features[1]) == test.labels).mean()
     majority = np.bincount(test.labels).max() / len(test.labels)
     assert accuracy > majority + 0.1
+
+
+def test_task_specs_is_a_geobench_task_specification(tmp_path, cells):
+    folder = tmp_path / fmt.SEG / "m-SA-crop-type"
+    write_task(cells, folder, "m-SA-crop-type", SPEC)
+    specs = fmt.safe_loads((folder / "task_specs.pkl").read_bytes())
+    assert specs.origin == "geobench.task.TaskSpecifications"
+    assert specs.patch_size == (32, 32) and specs.dataset_name == "m-SA-crop-type"
+    assert [b.name for b in specs.bands_info] == list(fmt.TASKS["m-SA-crop-type"].stored)
+    assert specs.label_type.origin == "geobench.dataset.SegmentationClasses"
+    assert specs.label_type.n_classes == 10

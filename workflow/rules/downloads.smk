@@ -37,7 +37,7 @@ rule download_raster:
         " --out {output:q} > {log} 2>&1"
 
 
-if config["data"].get("majortom_source", "generate") == "download":
+if config["data"]["majortom_source"] == "download":
 
     rule download_majortom:
         """Only the selected cells' rows of Major TOM Core (HTTP range reads)."""
@@ -48,7 +48,7 @@ if config["data"].get("majortom_source", "generate") == "download":
         output:
             directory("results/majortom/{set}"),
         wildcard_constraints:
-            set="mtom_mu|mtom_r",
+            set="|".join(config["data"]["sets"]),
         params:
             csmoe=CSMOE,
             cfg=params_json("downloads"),

@@ -1,22 +1,9 @@
 # Pretraining: one rule per entry of config["variants"] (their checkpoint lists differ, and
 # Snakemake outputs cannot depend on a wildcard's value). Training state that lets a killed
 # job resume lives in pretrain.state_dir, outside the declared outputs (Snakemake deletes those).
+import os
+
 from csmoe.train.variants import resolve_variant, variant_bundle
-
-
-def _pretrain_resources(s):
-    """GPUs for the local profile (global `gpu` budget) and for SLURM (executor plugin):
-    one node -> gpu=N (sbatch --gpus=N --nodes=1); several -> gres per node, and `mpi` so the
-    job shell is not wrapped in `srun -n1`: `csmoe pretrain run` starts one srun task per node."""
-    if s["nodes"] > 1:
-        return {
-            "nodes": s["nodes"],
-            "tasks": s["nodes"],
-            "tasks_per_gpu": 0,
-            "mpi": "srun",
-            "gres": f"gpu:{s['gpus']}",
-        }
-    return {"gpu": s["gpus"], "nodes": 1}
 
 
 for _name in config["variants"]:
@@ -38,13 +25,13 @@ for _name in config["variants"]:
         params:
             cfg=json.dumps(_bundle, sort_keys=True),
             variant=_name,
-            out=_out,
+            out=lambda wildcards, output: os.path.dirname(output.final),
             state=f"{_job.settings['state_dir']}/{_name}",
         log:
             f"results/logs/pretrain/{_name}.log",
         threads: _job.settings["threads"]
         resources:
-            **_pretrain_resources(_job.settings),
+            **_job.resources(),
         conda:
             ENV
         shell:

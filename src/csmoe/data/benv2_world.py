@@ -30,8 +30,9 @@ import numpy as np
 from csmoe.data import benv2
 from csmoe.data.bands import S2_L2A_BANDS, S2_RESOLUTION_M
 from csmoe.data.geobench_format import BEN43
-from csmoe.data.geobench_world import ben43_index, ben43_label
-from csmoe.data.scenes import Scene, cell_seed, render_scene
+from csmoe.data.geobench_world import CellPool, ben43_index, ben43_label, scene_of
+from csmoe.data.majortom_world import utm_crs
+from csmoe.data.scenes import Scene, cell_seed
 from csmoe.log import get_logger, progress
 
 log = get_logger(__name__)
@@ -80,7 +81,7 @@ def write_world(cells: Any, out_dir: str | Path, spec: Benv2WorldSpec) -> dict[s
 
     out_dir = Path(out_dir)
     rng = np.random.default_rng(cell_seed("benv2", spec.seed))
-    records = cells.to_dict("records")
+    pool = CellPool(cells)
     others = [c for c in benv2.COUNTRIES if c != "Serbia"]
     share = (1 - spec.serbia_share) / len(others)
     countries = {"Serbia": spec.serbia_share, **dict.fromkeys(others, share)}
@@ -88,7 +89,7 @@ def write_world(cells: Any, out_dir: str | Path, spec: Benv2WorldSpec) -> dict[s
     rows, seasons, redrawn = [], [], 0
     with rasterio.Env():  # one GDAL environment for all files (not one per file)
         for i, split in enumerate(progress(splits, desc="benv2 patches")):
-            row, season, tries = _patch(out_dir, records, i, split, spec, rng, countries)
+            row, season, tries = _patch(out_dir, pool, i, split, spec, rng, countries)
             rows.append(row)
             seasons.append(season)
             redrawn += tries
@@ -112,7 +113,7 @@ def _date_in(season: str, rng: np.random.Generator) -> datetime.date:
 
 def patch_names(scene: Scene, date: datetime.date, index: int) -> dict[str, str]:
     """reBEN-style names: S2 patch id with its tile, v1 S2 name, S1 name (row/col = index)."""
-    zone = int((scene.lon + 180.0) // 6.0) % 60 + 1
+    zone = int(utm_crs(scene.lat, scene.lon)[-2:])
     band = "CDEFGHJKLMNPQRSTUVWX"[min(19, max(0, int((scene.lat + 80.0) // 8.0)))]
     tile = f"{zone:02d}{band}XX"
     row, col = divmod(index, 100)
@@ -167,8 +168,7 @@ def _georef(scene: Scene) -> tuple[str, Any]:
     from affine import Affine
     from rasterio.warp import transform
 
-    zone = int((scene.lon + 180.0) // 6.0) % 60 + 1
-    crs = f"EPSG:{(32600 if scene.lat >= 0 else 32700) + zone}"
+    crs = utm_crs(scene.lat, scene.lon)
     (x,), (y,) = transform("EPSG:4326", crs, [scene.lon], [scene.lat])
     half = benv2.SIZE * 10 / 2
     return crs, Affine(10.0, 0.0, x - half, 0.0, -10.0, y + half)
@@ -186,7 +186,7 @@ def write_tif(path: Path, data: np.ndarray, crs: str, transform: Any) -> None:
 
 def _patch(
     out_dir: Path,
-    records: list[dict],
+    pool: CellPool,
     i: int,
     split: str,
     spec: Benv2WorldSpec,
@@ -198,13 +198,10 @@ def _patch(
     country = str(rng.choice(list(countries), p=list(countries.values())))
     season = str(rng.choice(list(SEASON_WEIGHTS), p=list(SEASON_WEIGHTS.values())))
     for attempt in range(100):  # bounded redraw of scenes without any 19-class label
-        cell = records[int(rng.integers(len(records)))]
+        cell = pool.draw(rng)
         date = _date_in(season, rng)
-        scene = render_scene(
-            cell["centre_lat"], cell["centre_lon"], cell["climate"], int(cell["landcover"]),
-            benv2.SIZE, cell_seed(f"benv2/{cell['grid_cell']}/{i}/{attempt}", spec.seed),
-            doy=date.timetuple().tm_yday,
-        )  # fmt: skip
+        seed = cell_seed(f"benv2/{cell['grid_cell']}/{i}/{attempt}", spec.seed)
+        scene = scene_of(cell, benv2.SIZE, seed, doy=date.timetuple().tm_yday)
         label43 = ben43_label(scene, spec.min_fraction)
         if labels19(label43):
             break

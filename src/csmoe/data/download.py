@@ -112,9 +112,14 @@ def fetch(
         try:
             response = _open(url, start=offset, timeout_s=timeout_s)
         except urllib.error.HTTPError as err:
-            if err.code == 416 and offset:  # nothing left past our offset: already complete
+            if err.code != 416 or not offset:
+                raise
+            # nothing past our offset: complete if the server's size is ours, else start over
+            total = (err.headers.get("Content-Range") or "").rpartition("/")[2]
+            if total.isdigit() and int(total) == offset:
                 return
-            raise
+            part.unlink()
+            raise ConnectionError(f".part ({offset} bytes) does not match the remote file") from err
         with response:
             resumed = response.status == 206
             if offset and not resumed:
@@ -194,25 +199,27 @@ class RangeFile:
         self.closed = True
 
 
-def read_rows(url: str, rows: Iterable[int], **retry: Any) -> tuple[Any, int]:
-    """The parquet rows ``rows`` of the remote file ``url`` as a pyarrow Table (in the order
-    given) and the number of bytes fetched: the footer plus the row groups holding them."""
-    import numpy as np
+def read_row_groups(url: str, groups: Iterable[int], **retry: Any) -> tuple[Any, int]:
+    """Row groups ``groups`` of the remote parquet file ``url`` as one pyarrow Table (in the
+    order given) and the bytes fetched: the footer plus those row groups.
+
+    Major TOM's ``parquet_row`` is the index of the row group holding one product (each row
+    group is one row), so a tile is fetched alone.
+    """
     import pyarrow as pa
     import pyarrow.parquet as pq
 
     remote = RangeFile(url, **retry)
     parquet = pq.ParquetFile(pa.PythonFile(remote, mode="r"))
-    starts = np.cumsum([0] + [parquet.metadata.row_group(i).num_rows
-                              for i in range(parquet.num_row_groups)])  # fmt: skip
-    wanted = list(rows)
-    if wanted and (min(wanted) < 0 or max(wanted) >= starts[-1]):
-        raise InputError(url, f"parquet_row outside 0..{starts[-1] - 1}")
-    groups = sorted({int(np.searchsorted(starts, r, side="right") - 1) for r in wanted})
-    tables = {g: parquet.read_row_group(g) for g in groups}
-    picked = [tables[g := int(np.searchsorted(starts, r, side="right") - 1)].slice(
-        r - int(starts[g]), 1) for r in wanted]  # fmt: skip
-    return pa.concat_tables(picked), remote.bytes_read
+    tables = []
+    for group in groups:
+        if not 0 <= group < parquet.num_row_groups:
+            raise InputError(url, f"parquet_row {group} outside 0..{parquet.num_row_groups - 1}")
+        table = parquet.read_row_group(group)
+        if table.num_rows != 1:
+            raise InputError(url, f"row group {group} holds {table.num_rows} rows, expected 1")
+        tables.append(table)
+    return pa.concat_tables(tables), remote.bytes_read
 
 
 # ---- archives ----------------------------------------------------------------------------

@@ -23,7 +23,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from csmoe.data.download import extract, fetch, read_rows
+from csmoe.data.download import extract, fetch, read_row_groups
 from csmoe.errors import ConfigError, InputError
 from csmoe.io import atomic_path
 from csmoe.log import get_logger, progress
@@ -71,16 +71,21 @@ def majortom(
             meta = pd.read_parquet(metadata[product])
         except Exception as err:  # pyarrow raises several types for a corrupt file
             raise InputError(metadata[product], f"unreadable Major TOM metadata: {err}") from err
-        meta = meta[meta["grid_cell"].isin(wanted)]
-        # one acquisition per cell: the clearest S2, the first S1
-        order = ["grid_cell", "cloud_cover", "timestamp"] if product == "S2L2A" else \
-            ["grid_cell", "timestamp"]  # fmt: skip
-        metas[product] = meta.sort_values(order).drop_duplicates("grid_cell")
-    both = set(metas["S2L2A"]["grid_cell"]) & set(metas["S1RTC"]["grid_cell"])
+        metas[product] = meta[meta["grid_cell"].isin(wanted)]
+    # one pair per cell: the clearest S2, then the S1 closest to it in time (as the paper
+    # pairs one acquisition of each sensor; the reader would pick the same pair)
+    s2 = metas["S2L2A"].sort_values(["grid_cell", "cloud_cover", "timestamp"])
+    s2 = s2.drop_duplicates("grid_cell")
+    s1 = metas["S1RTC"].merge(s2[["grid_cell", "timestamp"]], on="grid_cell", suffixes=("", "_s2"))
+    gap = (pd.to_datetime(s1["timestamp"]) - pd.to_datetime(s1["timestamp_s2"])).abs()
+    s1 = s1.assign(_gap=gap).sort_values(["grid_cell", "_gap"], kind="stable")
+    s1 = s1.drop_duplicates("grid_cell").drop(columns=["_gap", "timestamp_s2"])
+    metas = {"S2L2A": s2[s2["grid_cell"].isin(s1["grid_cell"])], "S1RTC": s1}
+    both = set(s1["grid_cell"])
     stats: dict[str, Any] = {"cells_wanted": len(wanted), "cells_found": len(both)}
     with atomic_path(out, is_dir=True) as tmp:
         for product in PRODUCTS:
-            meta = metas[product][metas[product]["grid_cell"].isin(both)].copy()
+            meta = metas[product].copy()
             base = params["majortom"][product]["metadata_url"]
             meta["source_url"] = [urllib.parse.urljoin(base, u) for u in meta["parquet_url"]]
             (tmp / product / "images").mkdir(parents=True)
@@ -91,13 +96,14 @@ def majortom(
                 stem = Path(urllib.parse.urlparse(source).path).stem
                 fragment = cache / product / "rows" / f"{stem}-{key[:12]}.parquet"
                 if not fragment.exists():  # resumable at the granularity of a source file
-                    table, moved = read_rows(source, rows["parquet_row"], **_retry(params))
+                    groups = [int(g) for g in rows["parquet_row"]]
+                    table, moved = read_row_groups(source, groups, **_retry(params))
                     fetched += moved
                     with atomic_path(fragment) as part:
                         pq.write_table(table, part, row_group_size=1)
                 _link_or_copy(fragment, tmp / product / "images" / f"part_{k:05d}.parquet")
                 meta.loc[rows.index, "parquet_url"] = f"images/part_{k:05d}.parquet"
-                meta.loc[rows.index, "parquet_row"] = range(len(rows))
+                meta.loc[rows.index, "parquet_row"] = range(len(rows))  # one row per group
             meta.drop(columns="source_url").to_parquet(tmp / product / "metadata.parquet",
                                                        index=False)  # fmt: skip
             stats[f"{product}_bytes_fetched"] = fetched

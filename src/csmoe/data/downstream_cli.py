@@ -93,20 +93,12 @@ def _register_download(sub: Any) -> None:
 
 
 def _cells(path: str) -> Any:
-    import pandas as pd
-
+    from csmoe.data.majortom_world import read_cells
     from csmoe.errors import InputError
 
-    need = ["grid_cell", "centre_lat", "centre_lon", "climate", "landcover"]
-    try:
-        cells = pd.read_parquet(path)
-    except FileNotFoundError as err:
-        raise InputError(path, "cell list not found") from err
-    except Exception as err:  # pyarrow raises several types for a non-parquet file
-        raise InputError(path, f"not a readable parquet file: {err}") from err
-    missing = [c for c in need if c not in cells.columns]
-    if missing or cells.empty:
-        raise InputError(path, f"need a non-empty table with columns {need}; missing {missing}")
+    cells = read_cells(path)  # the sampling stage's cell table, checked
+    if cells.empty:
+        raise InputError(path, "no cells to draw scenes from")
     return cells
 
 

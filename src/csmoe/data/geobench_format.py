@@ -20,10 +20,11 @@ from __future__ import annotations
 
 import io
 import pickle
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from csmoe.data.bands import S2_ALL_BANDS, S2_L2A_BANDS
+from csmoe.errors import ConfigError
 
 # ---- bands -------------------------------------------------------------------------------
 
@@ -101,7 +102,6 @@ class Task:
     metric: str
     s2_scale: float = 1.0
     dated: bool = False  # cashew: band datasets carry a date suffix ("02 - Blue_2019-11-05")
-    extra: dict[str, Any] = field(default_factory=dict)
 
     @property
     def num_classes(self) -> int:
@@ -326,8 +326,6 @@ TASKS: dict[str, Task] = {
 
 
 def get_task(name: str) -> Task:
-    from csmoe.errors import ConfigError
-
     if name not in TASKS:
         raise ConfigError(f"unknown GEO-Bench task {name!r}; known: {', '.join(TASKS)}")
     return TASKS[name]
@@ -343,7 +341,8 @@ class Restored:
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Restored:
         obj = object.__new__(cls)
-        obj.args = args
+        if args:  # objects rebuilt from constructor arguments (namedtuples, Affine, ...)
+            obj.args = args
         return obj
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:

@@ -72,6 +72,28 @@ class GeobenchWorldSpec:
         )
 
 
+class CellPool:
+    """The cells scenes are drawn from, as column arrays: drawing from the full archive
+    (1.5 M cells on the real grid) must not turn every row into a Python dict first."""
+
+    COLUMNS = ("grid_cell", "centre_lat", "centre_lon", "climate", "landcover")
+
+    def __init__(self, cells: Any) -> None:
+        self.columns = {c: cells[c].to_numpy() for c in self.COLUMNS}
+        self.size = len(cells)
+
+    def draw(self, rng: np.random.Generator) -> dict[str, Any]:
+        i = int(rng.integers(self.size))
+        return {c: values[i] for c, values in self.columns.items()}
+
+
+def scene_of(cell: dict[str, Any], size: int, seed: int, doy: int | None = None) -> Scene:
+    return render_scene(
+        float(cell["centre_lat"]), float(cell["centre_lon"]), cell["climate"],
+        int(cell["landcover"]), size, seed, doy=doy,
+    )  # fmt: skip
+
+
 def fractions(classes: np.ndarray) -> dict[int, float]:
     codes, counts = np.unique(classes, return_counts=True)
     return {int(c): n / classes.size for c, n in zip(codes, counts, strict=True)}
@@ -192,7 +214,7 @@ def write_task(cells: Any, out_dir: str | Path, task_name: str, spec: GeobenchWo
     out_dir.mkdir(parents=True, exist_ok=True)
     size = spec.seg_size if task.kind == "segmentation" else task.size
     rng = np.random.default_rng(cell_seed(f"geobench/{task.name}", spec.seed))
-    records = cells.to_dict("records")
+    pool = CellPool(cells)
     partition: dict[str, list[str]] = {s: [] for s in SPLITS}
     label_stats: dict[str, list[float]] = {}
     values: dict[str, list[np.ndarray]] = {}
@@ -202,11 +224,9 @@ def write_task(cells: Any, out_dir: str | Path, task_name: str, spec: GeobenchWo
         split = SPLITS[int(np.searchsorted(np.cumsum([spec.samples[s] for s in SPLITS]), i,
                                            side="right"))]  # fmt: skip
         for attempt in range(100):  # bounded: a rule returning None for every cell is a bug
-            cell = records[int(rng.integers(len(records)))]
-            scene = render_scene(
-                cell["centre_lat"], cell["centre_lon"], cell["climate"], int(cell["landcover"]),
-                size, cell_seed(f"{task.name}/{cell['grid_cell']}/{i}/{attempt}", spec.seed),
-            )  # fmt: skip
+            cell = pool.draw(rng)
+            seed = cell_seed(f"{task.name}/{cell['grid_cell']}/{i}/{attempt}", spec.seed)
+            scene = scene_of(cell, size, seed)
             label = make_label(task, scene, spec)
             if label is not None:
                 break
@@ -221,8 +241,7 @@ def write_task(cells: Any, out_dir: str | Path, task_name: str, spec: GeobenchWo
         label_stats[name] = _label_stats(task, label)
         for band, data in bands.items():
             values.setdefault(band, []).append(_subsample(data, rng))
-        if task.kind == "segmentation":
-            values.setdefault(fmt.LABEL, []).append(_subsample(label, rng))
+        values.setdefault(fmt.LABEL, []).append(_subsample(label, rng))  # as geobench does
     write_json(out_dir / "band_stats.json", {k: band_stats(np.concatenate(v))
                                             for k, v in values.items()})  # fmt: skip
     write_json(out_dir / "label_stats.json", label_stats)

@@ -82,9 +82,12 @@ def encoder_params(cfg: ModelConfig) -> int:
 # ---------------------------------------------------------------- FLOPs (MACs)
 
 
-def _block_macs(
+def block_macs(
     tokens: int, dim: int, mlp_ratio: float, moe: bool, experts: int = 0, slots: int = 0
 ) -> int:
+    """MACs of one pre-norm block over ``tokens`` tokens (dense MLP, or Soft MoE with
+    ``experts`` × ``slots`` slots: routing logits, dispatch and combine cost tokens·slots·dim
+    each, the experts see only the slots)."""
     hidden = int(dim * mlp_ratio)
     attn = tokens * 4 * dim * dim + 2 * tokens * tokens * dim  # qkv + proj, QKᵀ + AV
     if not moe:
@@ -100,7 +103,7 @@ def encoder_macs(cfg: ModelConfig, modality: str) -> int:
     total = cfg.num_patches * cfg.patch_size**2 * cfg.bands(modality) * cfg.dim
     for stage, depth in (("modality", cfg.modality_layers), ("shared", cfg.shared_layers)):
         total += sum(
-            _block_macs(
+            block_macs(
                 tokens, cfg.dim, cfg.mlp_ratio, cfg.is_moe(stage, i), cfg.num_experts, cfg.slots
             )
             for i in range(depth)
@@ -112,7 +115,7 @@ def decoder_macs(cfg: ModelConfig, modality: str) -> int:
     """One pass of ``modality``'s decoder over all tokens (prediction head included)."""
     tokens = cfg.num_patches + 1
     total = tokens * cfg.dim * cfg.decoder_dim
-    total += cfg.decoder_layers * _block_macs(tokens, cfg.decoder_dim, cfg.mlp_ratio, False)
+    total += cfg.decoder_layers * block_macs(tokens, cfg.decoder_dim, cfg.mlp_ratio, False)
     return total + tokens * cfg.decoder_dim * cfg.patch_size**2 * cfg.bands(modality)
 
 
@@ -136,8 +139,21 @@ def measured_encoder_params(model: Any) -> int:
     return sum(p.numel() for part in parts for p in part.parameters())
 
 
+def counted_forward(model: Any, x: Any, scope: Scope) -> Any:
+    """The forward that :func:`count` accounts for: ``x`` (one sensor, no masking) through its
+    encoder and, with ``scope.decoder``, its decoder. Returns the last output."""
+    import torch
+
+    latent, _ = model.encode_tokens(model.embed(x, scope.modality), scope.modality)
+    if not scope.decoder:
+        return latent
+    n = model.cfg.num_patches
+    identity = torch.arange(n, device=x.device).expand(x.shape[0], n)  # no masking
+    return model.decoders[scope.modality](latent, identity)
+
+
 def measure_flops(model: Any, scope: Scope | None = None) -> int:
-    """MACs of the counted forward on the real module, by ``torch.utils.flop_counter``.
+    """MACs of :func:`counted_forward` for one image, by ``torch.utils.flop_counter``.
 
     The counter reports 2 FLOPs per multiply-add, so the total is halved. The math SDPA kernel
     is forced: the fused CPU kernels are invisible to the counter. A model built on the meta
@@ -149,12 +165,10 @@ def measure_flops(model: Any, scope: Scope | None = None) -> int:
 
     scope = scope or Scope()
     cfg = model.cfg
-    device = model.pos.device
-    x = torch.zeros(1, cfg.bands(scope.modality), cfg.img_size, cfg.img_size, device=device)
+    x = torch.zeros(
+        1, cfg.bands(scope.modality), cfg.img_size, cfg.img_size, device=model.pos.device
+    )
     counter = FlopCounterMode(display=False)
     with torch.no_grad(), sdpa_kernel(SDPBackend.MATH), counter:
-        latent, _ = model.encode_tokens(model.embed(x, scope.modality), scope.modality)
-        if scope.decoder:
-            identity = torch.arange(cfg.num_patches, device=device)[None]  # no masking
-            model.decoders[scope.modality](latent, identity)
+        counted_forward(model, x, scope)
     return counter.get_total_flops() // 2

@@ -21,7 +21,8 @@ def register(sub: Any) -> None:
         help="train one variant; resumes from its state folder",
         description="Train one variant of config['variants'] on its patch store. Starts "
         "`accelerate launch` itself for several processes (GPUs, or CPU processes with --cpu), "
-        "and `srun` across nodes when pretrain.nodes > 1.",
+        "and `srun` across nodes when pretrain.nodes > 1. --params takes the variant bundle "
+        "a rule passes (csmoe.train.variants.variant_bundle); --config builds it.",
     )
     run.add_argument("--variant", required=True, help="name in config['variants']")
     add_config_arguments(run, "variants")
@@ -92,11 +93,9 @@ def _run(args: argparse.Namespace) -> int:
 
 def _launch_local(child: list[str], nprocs: int, cpu: bool, mixed_precision: str, dry: bool) -> int:
     """``accelerate launch`` on this machine, on leased GPUs (or CPU processes)."""
-    import torch
-
     from csmoe.train.launch import CHILD_ENV, check_devices, free_port, launch_command, lease_gpus
 
-    available = torch.cuda.device_count()
+    available = 0 if cpu else _gpu_count()
     check_devices(nprocs, cpu, available)
     cmd = launch_command(
         child,
@@ -112,6 +111,12 @@ def _launch_local(child: list[str], nprocs: int, cpu: bool, mixed_precision: str
         if visible is not None:
             env["CUDA_VISIBLE_DEVICES"] = visible
         return subprocess.run(cmd, env=env, check=False).returncode
+
+
+def _gpu_count() -> int:
+    import torch
+
+    return torch.cuda.device_count()
 
 
 def _launch_nodes(child: list[str], nodes: int, gpus_per_node: int, dry: bool) -> int:

@@ -11,18 +11,19 @@ from csmoe.errors import CsmoeError, InputError
 
 
 def open_store(store: Path, stats: Path) -> tuple[Any, Any, dict[str, Any]]:
-    """``(train, val, norm_stats)``: the two splits of ``store`` and its ``stats.json``."""
-    from csmoe.data.store import PatchDataset
-
+    """``(train, val, norm_stats)``: the two splits of ``store`` and the per-band statistics
+    of its ``stats.json`` (stored in every checkpoint for downstream normalisation)."""
     rebuild = f"rebuild it with `snakemake --cores 2 {store}`"
     if not store.exists():
         raise InputError(store, f"patch store not found; {rebuild}")
     try:
-        norm_stats = json.loads(stats.read_text())
+        norm_stats = json.loads(stats.read_text())["band_stats"]
     except FileNotFoundError as err:
         raise InputError(stats, f"patch statistics not found; {rebuild}") from err
-    except (json.JSONDecodeError, UnicodeDecodeError) as err:
-        raise InputError(stats, f"patch statistics are not valid JSON ({err}); {rebuild}") from err
+    except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
+        raise InputError(stats, f"no band_stats in this JSON ({err}); {rebuild}") from err
+    from csmoe.data.store import PatchDataset
+
     try:
         train, val = PatchDataset(store, "train"), PatchDataset(store, "val")
         for split, data in (("train", train), ("val", val)):

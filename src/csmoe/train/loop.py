@@ -67,7 +67,7 @@ def run_pretraining(
         cpu=not use_cuda, mixed_precision=s["mixed_precision"] if use_cuda else "no"
     )
     plan = plan_steps(
-        len(train_set),
+        min(len(train_set), s["patches_per_epoch"] or len(train_set)),
         global_batch=s["batch_size"],
         micro_batch=s["micro_batch_size"],
         num_processes=accelerator.num_processes,

@@ -16,6 +16,8 @@ def publish(src: Path, dest: Path) -> None:
     A hard link costs no space and survives Snakemake deleting the output of a killed job;
     across file systems it falls back to a copy.
     """
+    if dest.exists() and dest.samefile(src):
+        return  # already published (renaming a hard link onto itself would be a no-op)
     with atomic_path(dest) as tmp:
         tmp.unlink()
         try:

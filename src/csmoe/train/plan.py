@@ -80,7 +80,8 @@ def plan_steps(
 
 def epoch_order(n: int, seed: int, epoch: int) -> np.ndarray:
     """The shuffled sample order of ``epoch``: a pure function of (seed, epoch), so a resumed
-    run sees exactly the order the interrupted one would have seen."""
+    run sees exactly the order the interrupted one would have seen. An epoch shorter than the
+    split (``pretrain.patches_per_epoch``) takes the head of it: a new subset every epoch."""
     return np.random.default_rng([seed, epoch]).permutation(n)
 
 

@@ -70,7 +70,7 @@ class StateDir:
             payload = torch.load(self.state, map_location="cpu", weights_only=True)
         except Exception as err:  # torch raises several types for truncated/garbled files
             raise InputError(
-                self.state, f"training state unreadable ({err}); delete it to start over"
+                self.state, f"training state unreadable ({_brief(err)}); delete it to start over"
             ) from err
         if payload.get("fingerprint") != fingerprint:
             log.warning("%s was written for another configuration; starting afresh", self.state)
@@ -87,10 +87,18 @@ class StateDir:
         except (RuntimeError, ValueError, KeyError) as err:
             raise InputError(
                 self.state,
-                f"training state does not fit this model ({err}); delete {self.root} to start over",
+                f"training state does not fit this model ({_brief(err)}); "
+                f"delete {self.root} to start over",
             ) from err
         scheduler.load_state_dict(payload["scheduler"])
         return Progress(**payload["progress"])
 
     def checkpoint(self, name: str) -> Path:
         return self.ckpt / name
+
+
+def _brief(err: Exception) -> str:
+    """The gist of a long torch error: its first two lines, shortened."""
+    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
+    text = " ".join(lines[:2])
+    return text if len(text) <= 240 else text[:237] + "..."

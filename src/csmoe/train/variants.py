@@ -30,7 +30,6 @@ RUNTIME_KEYS = frozenset(
         "nodes",
         "mlflow_checkpoints",
         "val_batch_size",
-        "find_unused_parameters",
     }
 )
 
@@ -74,6 +73,22 @@ class PretrainJob:
             [self.model, core, self.seed, self.train_set], sort_keys=True, default=str
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    def resources(self) -> dict[str, Any]:
+        """Snakemake resources: the local profile's global ``gpu`` budget and the SLURM
+        executor plugin's GPU request. One node: ``gpu=N`` (sbatch ``--gpus=N --nodes=1``).
+        Several: ``gres`` per node, and ``mpi`` so that the plugin does not wrap the job in
+        ``srun -n1``: ``csmoe pretrain run`` starts one srun task per node itself."""
+        s = self.settings
+        if s["nodes"] > 1:
+            return {
+                "nodes": s["nodes"],
+                "tasks": s["nodes"],
+                "tasks_per_gpu": 0,  # else the plugin turns `tasks` into --ntasks-per-gpu
+                "mpi": "srun",
+                "gres": f"gpu:{s['gpus']}",
+            }
+        return {"gpu": s["gpus"], "nodes": 1}
 
     def tags(self) -> dict[str, Any]:
         """MLflow tags that make variants comparable side by side in the UI."""
