@@ -133,3 +133,12 @@ def test_corrupt_band_named(v1_as_v2, tmp_path):
     victim.write_bytes(b"not a tiff")
     with pytest.raises(InputError, match=r"_B08\.tif.*band B08"):
         benv2.load_pairs(root, "all", "test")
+
+
+def test_missing_patch_folder_named(v1_as_v2, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(v1_as_v2, root)
+    victim = next((root / benv2.S1_DIR).glob("*/*"))
+    shutil.rmtree(victim)
+    with pytest.raises(InputError, match=f"patch {victim.name} is missing from the store"):
+        benv2.load_pairs(root, "all", "test")
