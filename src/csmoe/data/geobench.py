@@ -96,7 +96,9 @@ def read_sample(path: Path, spec: Task) -> tuple[np.ndarray | None, np.ndarray, 
         raise InputError(path, f"not a readable HDF5 file: {err}") from err
     with handle:
         try:
-            attrs = safe_loads(ast.literal_eval(handle.attrs["pickle"]))
+            text = handle.attrs["pickle"]  # str(pickle.dumps(...)): a bytes literal as text
+            text = text.decode() if isinstance(text, bytes) else text
+            attrs = safe_loads(ast.literal_eval(text))
         except (KeyError, ValueError, SyntaxError) as err:
             raise InputError(path, f"no readable attrs['pickle'] metadata: {err}") from err
         except Exception as err:  # a corrupt pickle raises anything from UnpicklingError on
