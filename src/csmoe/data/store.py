@@ -19,8 +19,10 @@ Why this shape:
   exactly the patches it returns and nothing else. **Shards** of ``shard_patches`` patches
   group chunks into one file each (a million patches make ~4 k files, not a million), and a
   shard is written in one go, never rewritten.
-- **Blosc zstd with (bit)shuffle**: multi-threaded, decompresses at GB/s (well above what the
-  GPU consumes; see bench/README.md), and bitshuffle suits the smooth uint16 bands.
+- **Blosc lz4 with (bit)shuffle** by default: the store is read every epoch, so decode speed
+  wins over size. S1 (float32 dB with speckle) barely compresses with any codec, which
+  caps the total ratio near 1.4 whatever the codec; zstd gains on S2 only and decodes slower
+  (bench/data_loader.py measures both and no compression).
 - **Shuffled on write.** Neighbouring patches of one tile are near duplicates; a contrastive
   batch of them would be full of false negatives. The writer mixes patches of many tiles in a
   buffer of ``mix_patches`` before writing, and the chunk loader mixes several random chunks
@@ -54,8 +56,8 @@ class StoreLayout:
     chunk_patches: int = 16
     shard_patches: int = 256
     mix_patches: int = 2048
-    codec: str = "zstd"
-    clevel: int = 1
+    codec: str = "lz4"
+    clevel: int = 5
 
     @classmethod
     def from_params(cls, params: dict[str, Any], patch_px: int) -> StoreLayout:
@@ -99,7 +101,9 @@ class PatchWriter:
                 dtype=dtype,
                 chunks=(layout.chunk_patches, *tail),
                 shards=(layout.shard_patches, *tail),
-                compressors=BloscCodec(cname=layout.codec, clevel=layout.clevel, shuffle=shuffle),
+                compressors=None
+                if layout.codec == "none"
+                else BloscCodec(cname=layout.codec, clevel=layout.clevel, shuffle=shuffle),
             )
             for name, (tail, dtype, shuffle) in specs.items()
         }
@@ -254,12 +258,19 @@ class _StoreReader:
         return self._arrays
 
     def normalise(self, key: str, x: np.ndarray) -> torch.Tensor:
-        """(x - mean) / std as float32, in place on the one float copy made."""
+        """(x - mean) / std as float32, written once into the tensor that is returned.
+
+        In a DataLoader worker that tensor is allocated in shared memory up front, so handing
+        the batch to the main process needs no further copy of it.
+        """
         mean, std = self.norm[key]
-        out = x.astype(np.float32)
-        out -= mean
-        out /= std
-        return torch.from_numpy(out)
+        out = torch.empty(x.shape, dtype=torch.float32)
+        if get_worker_info() is not None:
+            out.share_memory_()
+        view = out.numpy()
+        np.subtract(x, mean, out=view, casting="unsafe")
+        view /= std
+        return out
 
     def __getstate__(self) -> dict[str, Any]:
         return {**self.__dict__, "_arrays": {}, "_pid": None}
