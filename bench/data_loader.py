@@ -92,8 +92,8 @@ def main() -> None:
     need = h100_images_per_s()
     print(f"{args.patches} patches, batch {args.batch}, {os.cpu_count()} CPUs, "
           f"best of {args.repeats} epochs (worker start-up included)")  # fmt: skip
-    print("| store codec | loader | workers | patches/s epoch | patches/s steady | MB/s steady (decompressed) "
-          "| steady / one H100's need |")  # fmt: skip
+    print("| store codec | loader | workers | patches/s epoch | patches/s steady "
+          "| MB/s steady (decompressed) | steady / one H100's need |")  # fmt: skip
     print("|---|---|---|---|---|---|---|")
     patch_mb = (10 * 2 + 2 * 4) * 120 * 120 / 1e6
     with tempfile.TemporaryDirectory() as tmp:
