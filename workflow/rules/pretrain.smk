@@ -1,1 +1,45 @@
-# pretrain stage rules (see docs/ARCHITECTURE.md)
+# Pretraining: one rule per entry of config["variants"] (their checkpoint lists differ, and
+# Snakemake outputs cannot depend on a wildcard's value). Training state that lets a killed
+# job resume lives in pretrain.state_dir, outside the declared outputs (Snakemake deletes those).
+import os
+
+from csmoe.train.variants import resolve_variant, variant_bundle
+
+
+for _name in config["variants"]:
+    _bundle = variant_bundle(config, _name)
+    _job = resolve_variant(_bundle)
+    _out = f"results/pretrain/{_name}"
+
+    rule:
+        name:
+            f"pretrain_{_name}"
+        input:
+            store=f"results/patches/{_job.train_set}/store.zarr",
+            stats=f"results/patches/{_job.train_set}/stats.json",
+        output:
+            ckpts=[f"{_out}/ckpt_epoch{e}.safetensors" for e in _job.ckpt_epochs],
+            final=f"{_out}/final.safetensors",
+            history=f"{_out}/history.csv",
+            curve=f"{_out}/loss_curve.png",
+        params:
+            cfg=json.dumps(_bundle, sort_keys=True),
+            variant=_name,
+            out=lambda wildcards, output: os.path.dirname(output.final),
+            state=f"{_job.settings['state_dir']}/{_name}",
+        log:
+            f"results/logs/pretrain/{_name}.log",
+        threads: _job.settings["threads"]
+        resources:
+            **_job.resources(),
+        conda:
+            ENV
+        shell:
+            "{CSMOE} pretrain run --variant {params.variant} --params {params.cfg:q}"
+            " --store {input.store} --stats {input.stats} --out {params.out}"
+            " --state {params.state} > {log} 2>&1"
+
+
+rule pretrain_all:
+    input:
+        [f"results/pretrain/{name}/final.safetensors" for name in config["variants"]],

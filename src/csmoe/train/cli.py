@@ -1,0 +1,161 @@
+"""``csmoe pretrain run``: pretrain one variant (launching its own processes when needed)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shlex
+import subprocess
+from pathlib import Path
+from typing import Any
+
+from csmoe.config import add_config_arguments, load_config
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("pretrain", help="pretrain CSMoE / CSMAE variants")
+    psub = parser.add_subparsers(dest="pretrain_command", required=True)
+    run = psub.add_parser(
+        "run",
+        help="train one variant; resumes from its state folder",
+        description="Train one variant of config['variants'] on its patch store. Starts "
+        "`accelerate launch` itself for several processes (GPUs, or CPU processes with --cpu), "
+        "and `srun` across nodes when pretrain.nodes > 1. --params takes the variant bundle "
+        "a rule passes (csmoe.train.variants.variant_bundle); --config builds it.",
+    )
+    run.add_argument("--variant", required=True, help="name in config['variants']")
+    add_config_arguments(run, "variants")
+    run.add_argument("--store", help="patch store (default results/patches/{set}/store.zarr)")
+    run.add_argument("--stats", help="its stats.json (default next to the store)")
+    run.add_argument("--out", help="output folder (default results/pretrain/{variant})")
+    run.add_argument("--state", help="state folder (default results/.state/pretrain/{variant})")
+    run.add_argument("--cpu", action="store_true", help="train on CPU even if GPUs are present")
+    run.add_argument(
+        "--num-processes",
+        type=int,
+        help="processes (default: pretrain.gpus, or pretrain.cpu_processes on CPU)",
+    )
+    run.add_argument(
+        "--print-launch", action="store_true", help="print the launch command and exit"
+    )
+    run.set_defaults(func=_run)
+
+
+def _bundle(args: argparse.Namespace) -> dict[str, Any]:
+    """``--params`` is the rule's variant bundle; ``--config`` builds it from a full config."""
+    from csmoe.config import resolve_params
+    from csmoe.train.variants import variant_bundle
+
+    if args.params:
+        return resolve_params(args)
+    return variant_bundle(load_config(args.config), args.variant)
+
+
+def _run(args: argparse.Namespace) -> int:
+    from csmoe.train.launch import CHILD_ENV
+    from csmoe.train.variants import resolve_variant
+
+    bundle = _bundle(args)
+    job = resolve_variant(bundle)
+    s = job.settings
+    cpu = args.cpu or s["gpus"] == 0
+    nprocs = args.num_processes or (s["cpu_processes"] if cpu else s["gpus"])
+    store = Path(args.store or f"results/patches/{job.train_set}/store.zarr")
+    paths = {
+        "store": store,
+        "stats": Path(args.stats or store.parent / "stats.json"),
+        "out": Path(args.out or f"results/pretrain/{job.variant}"),
+        "state": Path(args.state or f"{s['state_dir']}/{job.variant}"),
+    }
+    child = [
+        "--log-level",
+        args.log_level,
+        "pretrain",
+        "run",
+        "--variant",
+        job.variant,
+        "--params",
+        json.dumps(bundle, sort_keys=True),
+        *[f"--{k}={v}" for k, v in paths.items()],
+        f"--num-processes={nprocs}",
+        *(["--cpu"] if cpu else []),
+    ]
+    if os.environ.get(CHILD_ENV) or (cpu and nprocs == 1):
+        if args.print_launch:
+            print("(in-process)")
+            return 0
+        return _train(job, paths, cpu, s["threads"] // max(1, nprocs) or 1)
+    if s["nodes"] > 1 and not cpu:
+        return _launch_nodes(child, s["nodes"], nprocs, args.print_launch)
+    return _launch_local(child, nprocs, cpu, s["mixed_precision"], args.print_launch)
+
+
+def _launch_local(child: list[str], nprocs: int, cpu: bool, mixed_precision: str, dry: bool) -> int:
+    """``accelerate launch`` on this machine, on leased GPUs (or CPU processes)."""
+    from csmoe.train.launch import CHILD_ENV, check_devices, free_port, launch_command, lease_gpus
+
+    available = 0 if cpu else _gpu_count()
+    check_devices(nprocs, cpu, available)
+    cmd = launch_command(
+        child,
+        num_processes=nprocs,
+        mixed_precision="no" if cpu else mixed_precision,
+        port=free_port(),
+    )
+    if dry:
+        print(shlex.join(cmd))
+        return 0
+    with lease_gpus(0 if cpu else nprocs, available) as visible:
+        env = {**os.environ, CHILD_ENV: "1"}
+        if visible is not None:
+            env["CUDA_VISIBLE_DEVICES"] = visible
+        return subprocess.run(cmd, env=env, check=False).returncode
+
+
+def _gpu_count() -> int:
+    import torch
+
+    return torch.cuda.device_count()
+
+
+def _launch_nodes(child: list[str], nodes: int, gpus_per_node: int, dry: bool) -> int:
+    """Across nodes: first ``srun`` one task per node; each task then launches its node."""
+    from csmoe.errors import ConfigError
+    from csmoe.train.launch import CHILD_ENV, slurm_node_command, srun_command
+
+    env = dict(os.environ)
+    if "SLURM_JOB_ID" not in env:
+        raise ConfigError(f"pretrain.nodes = {nodes} needs a SLURM allocation (run via srun)")
+    if "SLURM_STEP_ID" not in env or "SLURM_NODEID" not in env:
+        cmd = srun_command(nodes, child)
+    else:
+        main_ip = env.get("MASTER_ADDR") or _first_host(env["SLURM_JOB_NODELIST"])
+        cmd = slurm_node_command(env, child, gpus_per_node, main_ip)
+        env[CHILD_ENV] = "1"
+    if dry:
+        print(shlex.join(cmd))
+        return 0
+    return subprocess.run(cmd, env=env, check=False).returncode
+
+
+def _first_host(nodelist: str) -> str:
+    out = subprocess.run(
+        ["scontrol", "show", "hostnames", nodelist], capture_output=True, text=True, check=True
+    )
+    return out.stdout.split()[0]
+
+
+def _train(job: Any, paths: dict[str, Path], cpu: bool, threads: int) -> int:
+    import torch
+
+    from csmoe.train.data import open_store
+    from csmoe.train.loop import run_pretraining
+    from csmoe.train.state import StateDir
+
+    torch.set_num_threads(threads)
+    train_set, val_set, norm_stats = open_store(paths["store"], paths["stats"])
+    run_pretraining(
+        job, train_set, val_set, norm_stats, paths["out"], StateDir(paths["state"]), cpu=cpu
+    )
+    return 0

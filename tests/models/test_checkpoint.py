@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+import torch
+
+from csmoe.errors import InputError
+from csmoe.models import ModelConfig, build_model
+from csmoe.models.checkpoint import load, save
+
+CFG = ModelConfig(
+    img_size=32,
+    patch_size=8,
+    dim=16,
+    heads=2,
+    modality_layers=1,
+    shared_layers=1,
+    decoder_dim=8,
+    decoder_heads=2,
+    decoder_layers=1,
+    proj_dim=8,
+    num_experts=2,
+    moe_modality_layers=(0,),
+    moe_shared_layers=(0,),
+)
+
+
+def test_save_then_load_restores_the_same_model(tmp_path):
+    torch.manual_seed(0)
+    model = build_model(CFG)
+    stats = {"s1": {"mean": [1.0, 2.0], "std": [3.0, 4.0]}}
+    path = tmp_path / "ckpt.safetensors"
+    save(path, model, CFG, norm_stats=stats, extra={"epoch": 7})
+    loaded, cfg, norm_stats, extra = load(path)
+    assert cfg == CFG and norm_stats == stats and extra == {"epoch": 7}
+    x = torch.randn(2, 10, 32, 32)
+    model.eval()
+    assert torch.equal(loaded.encode(x, "s2").tokens, model.encode(x, "s2").tokens)
+    assert not loaded.training
+
+
+def test_array_statistics_are_stored_as_lists(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "ckpt.safetensors"
+    save(path, build_model(CFG), CFG, norm_stats={"mean": np.array([1.5, 2.5])})
+    assert load(path)[2] == {"mean": [1.5, 2.5]}
+
+
+def test_load_rejects_missing_and_foreign_files(tmp_path):
+    with pytest.raises(InputError, match="not found"):
+        load(tmp_path / "absent.safetensors")
+    junk = tmp_path / "junk.safetensors"
+    junk.write_bytes(b"not a checkpoint")
+    with pytest.raises(InputError, match="safetensors"):
+        load(junk)
+    from safetensors.torch import save_file
+
+    bare = tmp_path / "bare.safetensors"
+    save_file({"w": torch.zeros(2)}, str(bare))
+    with pytest.raises(InputError, match="metadata"):
+        load(bare)
