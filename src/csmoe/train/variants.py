@@ -29,7 +29,6 @@ RUNTIME_KEYS = frozenset(
         "cpu_processes",
         "nodes",
         "mlflow_checkpoints",
-        "val_batch_size",
     }
 )
 
