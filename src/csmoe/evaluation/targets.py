@@ -5,7 +5,6 @@ Torch-free on purpose: the Snakemake rules import it to declare their inputs and
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -103,8 +102,3 @@ def sweep_epochs(config: dict[str, Any], variant: str) -> list[int]:
     from csmoe.train.variants import resolve_variant, variant_bundle
 
     return resolve_variant(variant_bundle(config, variant)).ckpt_epochs
-
-
-def alternatives(names: list[str]) -> str:
-    """A wildcard regex matching exactly ``names`` (one that matches nothing when empty)."""
-    return "|".join(re.escape(n) for n in names) or "(?!)"

@@ -48,9 +48,8 @@ TABLE6: dict[tuple[str, int], dict[str, dict[str, float]]] = {
     for key, (small, large) in _TABLE6_ROWS.items()
 }
 
-# Fig. 5 (text): mean normalised score (%) and validation loss at some epochs
+# Fig. 5 (text): mean normalised score (%) at some epochs
 FIG5_MEAN = {50: 97.5, 100: 99.0, 150: 98.8}
-FIG5_VAL_LOSS = {50: 5.71, 799: 5.21}
 
 # Figs. 6/7 peers: (GFLOPs from Table I, {task: score}) where the text states the score
 PEERS: dict[str, tuple[float, dict[str, float]]] = {
