@@ -63,3 +63,14 @@ def test_class_absent_from_training_is_reported_or_refused():
     assert drop["test"] > 95 and keep["test"] != drop["test"]
     with pytest.raises(InputError, match="m-eurosat"):
         probe(feats, labels, "multiclass", 3, CFG, absent_policy="error", **kwargs)
+
+
+def test_undefined_metric_is_a_clear_error():
+    rng = np.random.default_rng(3)
+    feats = {s: rng.normal(size=(20, 4)) for s in ("train", "valid", "test")}
+    labels = {s: rng.random((20, 3)) < 0.5 for s in feats}
+    labels["test"][:] = False  # no positive label: mAP undefined
+    with pytest.raises(InputError, match=r"m-bigearthnet \(test split\).*no positive"):
+        probe(
+            feats, labels, "multilabel", 3, CFG, seed=0, absent_policy="keep", where="m-bigearthnet"
+        )

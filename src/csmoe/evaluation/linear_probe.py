@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from csmoe.errors import InputError
 from csmoe.evaluation.metrics import average_accuracy, map_micro, scored_classes
 
 
@@ -105,5 +106,8 @@ def probe(
         "scored_classes": classes,
     }
     for split in ("valid", "test"):
-        out[split] = score(labels[split], predict(features[split]), kind, num_classes, classes)
+        try:
+            out[split] = score(labels[split], predict(features[split]), kind, num_classes, classes)
+        except ValueError as err:  # e.g. no positive label at all: the metric is undefined
+            raise InputError(f"{where} ({split} split)", str(err)) from err
     return out

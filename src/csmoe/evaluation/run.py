@@ -98,7 +98,7 @@ class _Job:
     params: dict[str, Any]
     base: dict[str, Any]  # fields of every result record
     labels: dict[str, np.ndarray]
-    where: str  # names the training split in errors about absent classes
+    where: str  # the task's folder, for errors
     out_dir: Path
     seed: int
     device: str
@@ -201,7 +201,7 @@ def probe_task(
             **ckpt.provenance(),
         },
         labels={s: d.labels for s, d in data.items()},
-        where=f"{geobench_root}/{task} (train split)",
+        where=f"{geobench_root}/{task}",
         out_dir=out_dir,
         seed=seed,
         device=ckpt.device,

@@ -7,6 +7,7 @@ from typing import Any
 
 import numpy as np
 
+from csmoe.errors import InputError
 from csmoe.evaluation.linear_probe import train_present
 from csmoe.evaluation.metrics import confusion, mean_iou, scored_classes
 from csmoe.log import progress
@@ -117,7 +118,10 @@ def probe(
     examples = np.zeros((0,), np.int16)
     for split in ("valid", "test"):
         pred = predict(maps[split])
-        miou, per_class = mean_iou(masks[split], pred, num_classes, classes)
+        try:
+            miou, per_class = mean_iou(masks[split], pred, num_classes, classes)
+        except ValueError as err:
+            raise InputError(f"{where} ({split} split)", str(err)) from err
         out[split] = miou
         out[f"{split}_per_class_iou"] = per_class
         out[f"{split}_pixels"] = int(confusion(masks[split], pred, num_classes).sum())
