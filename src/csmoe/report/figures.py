@@ -49,25 +49,28 @@ def fig5(summary: Any, path: str | Path, *, variant: str) -> None:
 def fig_vs_flops(table: Any, tasks: Sequence[str], path: str | Path, *, title: str) -> None:
     """One panel per task: score vs GFLOPs (log x) for our variants and the paper's points."""
     plt = _plt()
-    fig, axes = plt.subplots(1, len(tasks), figsize=(4 * len(tasks), 3.6), squeeze=False)
-    for ax, task in zip(axes[0], tasks, strict=True):
-        if task in table:
-            for _, row in table.iterrows():
-                if row[task] is None or np.isnan(row[task]):
-                    continue
-                ax.scatter(row["gflops"], row[task], color="tab:blue", zorder=3)
-                ax.annotate(row["variant"], (row["gflops"], row[task]), fontsize=7)
-        for p, ref in paper.TABLE4.items():
-            ax.scatter(ref["gflops"], ref[task], marker="s", color="grey")
-            ax.annotate(f"paper CSMoE p{p}", (ref["gflops"], ref[task]), fontsize=6, color="grey")
-        for name, (gflops, scores) in paper.PEERS.items():
-            if task in scores:
-                ax.scatter(gflops, scores[task], marker="D", color="lightgrey")
-                ax.annotate(f"paper {name}", (gflops, scores[task]), fontsize=6, color="grey")
+    cols = min(2, len(tasks))
+    rows = -(-len(tasks) // cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(5.5 * cols, 4 * rows), squeeze=False)
+    for ax, task in zip(axes.flat, tasks, strict=False):
+        ours = table[table[task].notna()] if task in table else table.iloc[:0]
+        ax.scatter(ours["gflops"], ours[task], color="tab:blue", zorder=3, label="ours")
+        for _, row in ours.iterrows():
+            ax.annotate(row["variant"], (row["gflops"], row[task]), fontsize=7)
+        ref = {f"CSMoE p{p}": (r["gflops"], r[task]) for p, r in paper.TABLE4.items()}
+        ref |= {
+            name: (g, scores[task]) for name, (g, scores) in paper.PEERS.items() if task in scores
+        }
+        ax.scatter(*zip(*ref.values(), strict=True), marker="s", color="grey", label="paper")
+        for name, xy in ref.items():
+            ax.annotate(f"paper {name}", xy, fontsize=6, color="grey")
+        ax.legend(fontsize=7, loc="lower right")
         ax.set_xscale("log")
         ax.set_xlabel("GFLOPs (GMACs per image)")
         ax.set_ylabel("score (%)")
         ax.set_title(task, fontsize=9)
+    for ax in axes.flat[len(tasks) :]:
+        ax.set_visible(False)
     fig.suptitle(title)
     fig.tight_layout()
     save_figure(path, fig, dpi=120)
