@@ -17,6 +17,7 @@ def test_upernet_probe_segments_a_learnable_pattern():
         m[:, 1] = m[:, 0]
         cls = (m[:, 0, 0] > 0).astype(np.int64)  # [n, 4, 4]
         maps[split], masks[split] = m, np.kron(cls, np.ones((4, 4), np.int64))
+    masks["train"][:, 0, 0] = 255  # a no-data code: ignored by the loss and the metric
     out, examples = probe(
         maps, masks, 2, cfg, seed=0, absent_policy="keep", where="t", n_examples=3
     )

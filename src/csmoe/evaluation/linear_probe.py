@@ -72,7 +72,9 @@ def train_present(y: np.ndarray, kind: str, num_classes: int) -> np.ndarray:
     """Which classes occur at least once in training labels (per-pixel for segmentation)."""
     if kind == "multilabel":
         return np.asarray(y).reshape(len(y), -1)[:, :num_classes].any(axis=0)
-    return np.bincount(np.asarray(y).ravel().clip(0), minlength=num_classes)[:num_classes] > 0
+    flat = np.asarray(y).ravel()
+    flat = flat[(flat >= 0) & (flat < num_classes)]  # no-data codes are not classes
+    return np.bincount(flat, minlength=num_classes) > 0
 
 
 def score(

@@ -70,6 +70,8 @@ def train_upernet(
                 continue  # batch norm needs more than one sample per batch
             x = torch.as_tensor(maps[np.sort(idx)], dtype=torch.float32, device=device)
             y = torch.as_tensor(masks[np.sort(idx)], dtype=torch.int64, device=device)
+            # labels outside the classes (no-data codes) are ignored, as by the metric
+            y = y.masked_fill((y < 0) | (y >= num_classes), -1)
             logits = F.interpolate(head(list(x.unbind(1))), size, mode="bilinear")
             opt.zero_grad()
             F.cross_entropy(logits, y, ignore_index=-1).backward()
