@@ -3,8 +3,9 @@
 A tiny CSMoE is pretrained for 120 steps (about 10 s on one CPU thread) on rendered scenes;
 the same architecture with random weights is the baseline. Both are probed with the code the
 pipeline uses (frozen features, linear probe, exact retrieval) on scenes they never saw:
-few-label linear probing (the frozen-feature regime), multi-label probing, and cross-modal
-retrieval, where an untrained S1 encoder has no reason to agree with an untrained S2 one.
+few-label linear probing (the frozen-feature regime; 3 draws of 40 labels), multi-label
+probing, and cross-modal retrieval, where an untrained S1 encoder has no reason to agree with
+an untrained S2 one.
 """
 
 from __future__ import annotations
@@ -48,16 +49,21 @@ def _scores(model, stats, splits):
         for s, d in splits.items()
     }
     cfg = LinearConfig(epochs=100, batch_size=64, lr=1e-2)
-    few = {"train": 40, "valid": None, "test": None}  # 5 labels per class on average
     kwargs = dict(seed=0, absent_policy="keep", where="scenes")
-    aa = probe(
-        {s: f["s2"][: few[s]] for s, f in feats.items()},
-        {s: d["single"][: few[s]] for s, d in splits.items()},
-        "multiclass",
-        len(LANDCOVER),
-        cfg,
-        **kwargs,
-    )["test"]
+    # few labels (40 scenes, 5 per class on average), averaged over 3 disjoint draws
+    few = []
+    for start in (0, 40, 80):
+        part = slice(start, start + 40)
+        few.append(
+            probe(
+                {s: f["s2"][part] if s == "train" else f["s2"] for s, f in feats.items()},
+                {s: d["single"][part] if s == "train" else d["single"] for s, d in splits.items()},
+                "multiclass",
+                len(LANDCOVER),
+                cfg,
+                **kwargs,
+            )["test"]
+        )
     mean_ap = probe(
         {s: f["s2"] for s, f in feats.items()},
         {s: d["multi"] for s, d in splits.items()},
@@ -71,7 +77,7 @@ def _scores(model, stats, splits):
         {"validation": splits["valid"]["multi"], "test": splits["test"]["multi"]},
         k=10,
     )
-    return aa, mean_ap, cbir
+    return float(np.mean(few)), mean_ap, cbir
 
 
 @pytest.fixture
@@ -98,7 +104,7 @@ def test_pretrained_encoder_clearly_beats_random(one_thread, tiny_model):
 
     aa_r, map_r, cbir_r = _scores(random_model, stats, splits)
     aa_p, map_p, cbir_p = _scores(trained, stats, splits)
-    assert aa_p > aa_r + 8, (aa_p, aa_r)
+    assert aa_p > aa_r + 5, (aa_p, aa_r)
     assert map_p > map_r + 2, (map_p, map_r)
     for pair in ("s1s2", "s2s1"):
         assert cbir_p[pair]["f1"] > cbir_r[pair]["f1"] + 8, (pair, cbir_p, cbir_r)
