@@ -63,7 +63,10 @@ def _blocks(array: np.ndarray, n: int, p: int) -> np.ndarray:
 
 
 def cut_patches(tile: Tile, patch_px: int = PATCH_PX) -> Patches:
-    """All whole, fully valid ``patch_px`` patches of ``tile``, with drop counts by reason."""
+    """All whole, fully valid ``patch_px`` patches of ``tile``, with drop counts by reason.
+
+    Tiles are square (the reader checks), so the grid is n×n with n = size // patch_px.
+    """
     height, width = tile.s2.shape[-2:]
     n = min(height, width) // patch_px
     partial = -(-height // patch_px) * -(-width // patch_px) - n * n

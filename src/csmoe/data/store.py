@@ -34,9 +34,10 @@ Why this shape:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -44,6 +45,9 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_in
 
 from csmoe.data.bands import S1_MODEL_BANDS, S2_MODEL_BANDS
 from csmoe.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from csmoe.data.extract import Patches
 
 SPLITS = {"train": 0, "val": 1}
 STATS_STRIDE = 4
@@ -115,8 +119,8 @@ class PatchWriter:
         self.means: list[np.ndarray] = []
         self.variances: list[np.ndarray] = []
 
-    def add(self, patches: Any) -> None:
-        """Queue the patches of one tile (a :class:`csmoe.data.extract.Patches`)."""
+    def add(self, patches: Patches) -> None:
+        """Queue the patches of one tile."""
         k = len(patches.s2)
         if k == 0:
             return
@@ -333,7 +337,7 @@ class ChunkBatches(IterableDataset):
         workers, worker = (info.num_workers, info.id) if info else (1, 0)
         return chunks[self.rank * workers + worker :: self.world_size * workers]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         reader, cp = self.reader, self.reader.chunk_patches
         arrays = reader.arrays()
         info = get_worker_info()
