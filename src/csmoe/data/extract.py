@@ -14,6 +14,7 @@ processes while the main process streams the part files and writes the store.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from csmoe.data.majortom import (
     iter_raw_tiles,
     pair_tiles,
 )
+from csmoe.data.parallel import imap_ordered
 from csmoe.errors import InputError
 from csmoe.log import get_logger, progress
 
@@ -101,20 +103,8 @@ def iter_patches(
     (in a stable order whatever ``workers`` is, so the store does not depend on it)."""
     pairs, unpaired = pair_tiles(root)
     skips = Counter({k: v for k, v in unpaired.items() if v})
-    raw = iter_raw_tiles(pairs)
-    if workers <= 0:
-        results: Iterator[Patches | TileSkip] = (process_tile(r, patch_px) for r in raw)
-        return len(pairs), skips, results
-    return len(pairs), skips, _pooled(raw, patch_px, workers)
-
-
-def _pooled(raw: Iterator[RawTile], patch_px: int, workers: int) -> Iterator[Patches | TileSkip]:
-    import functools
-    import multiprocessing
-
-    # fork is cheap and keeps the loaded modules; chunksize>1 amortises pickling overhead
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        yield from pool.imap(functools.partial(process_tile, patch_px=patch_px), raw, 4)
+    work = functools.partial(process_tile, patch_px=patch_px)
+    return len(pairs), skips, imap_ordered(work, iter_raw_tiles(pairs), workers)
 
 
 def build_store(
