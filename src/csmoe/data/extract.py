@@ -116,11 +116,14 @@ def build_store(
 ) -> dict[str, Any]:
     """Extract every paired tile of ``root`` into ``store_path`` and write ``stats_path``.
 
-    Both outputs appear only when everything succeeded (the store is built in a temporary
-    sibling and renamed; stats.json is written last, inside the same guard).
+    Both outputs appear only when everything succeeded: each is built under a temporary
+    sibling name, the store is renamed into place first, then stats.json; any failure before
+    that removes both temporaries.
     """
+    import json
+
     from csmoe.data.store import PatchWriter, StoreLayout
-    from csmoe.io import atomic_path, write_json
+    from csmoe.io import atomic_path
 
     patch_px = int(params.get("patch_px", PATCH_PX))
     layout = StoreLayout.from_params(params, patch_px)
@@ -129,7 +132,7 @@ def build_store(
         raise InputError(root, "no S1/S2 pair found")
     dropped: Counter = Counter({r: 0 for r in DROP_REASONS})
     tiles_used = 0
-    with atomic_path(store_path, is_dir=True) as tmp:
+    with atomic_path(stats_path) as stats_tmp, atomic_path(store_path, is_dir=True) as tmp:
         writer = PatchWriter(tmp, layout, seed=seed)
         for result in progress(results, total=n_tiles, desc="extract tiles", logger=log):
             if isinstance(result, TileSkip):
@@ -158,5 +161,5 @@ def build_store(
             },
             "paper": PAPER_REFERENCE,
         }
-        write_json(stats_path, stats)
+        stats_tmp.write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
     return stats
