@@ -95,17 +95,17 @@ def _launch_local(child: list[str], nprocs: int, cpu: bool, mixed_precision: str
     """``accelerate launch`` on this machine, on leased GPUs (or CPU processes)."""
     from csmoe.train.launch import CHILD_ENV, check_devices, free_port, launch_command, lease_gpus
 
-    available = 0 if cpu else _gpu_count()
-    check_devices(nprocs, cpu, available)
     cmd = launch_command(
         child,
         num_processes=nprocs,
         mixed_precision="no" if cpu else mixed_precision,
         port=free_port(),
     )
-    if dry:
+    if dry:  # also on a login node without GPUs
         print(shlex.join(cmd))
         return 0
+    available = 0 if cpu else _gpu_count()
+    check_devices(nprocs, cpu, available)
     with lease_gpus(0 if cpu else nprocs, available) as visible:
         env = {**os.environ, CHILD_ENV: "1"}
         if visible is not None:
