@@ -38,6 +38,14 @@ def test_save_then_load_restores_the_same_model(tmp_path):
     assert not loaded.training
 
 
+def test_array_statistics_are_stored_as_lists(tmp_path):
+    import numpy as np
+
+    path = tmp_path / "ckpt.safetensors"
+    save(path, build_model(CFG), CFG, norm_stats={"mean": np.array([1.5, 2.5])})
+    assert load(path)[2] == {"mean": [1.5, 2.5]}
+
+
 def test_load_rejects_missing_and_foreign_files(tmp_path):
     with pytest.raises(InputError, match="not found"):
         load(tmp_path / "absent.safetensors")

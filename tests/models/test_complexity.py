@@ -11,7 +11,7 @@ from csmoe.models import ModelConfig, build_model
 from csmoe.models.blocks import make_block
 from csmoe.models.complexity import (
     Scope,
-    _block_macs,
+    block_macs,
     count,
     counted_model,
     measure_flops,
@@ -39,21 +39,21 @@ def test_plain_vit_block_matches_a_hand_count():
         + 17 * 256 * 64  # fc2
     )
     assert hand == 872_576
-    assert _block_macs(17, 64, 4.0, moe=False) == hand
+    assert block_macs(17, 64, 4.0, moe=False) == hand
     block = make_block(64, 4, 4.0, moe=False)
     assert _counter_macs(lambda: block(torch.zeros(1, 17, 64))) == hand
 
 
 def test_vit_b16_at_224_px_is_the_fields_17_6_gflops():
     # 12 ViT-B blocks over 197 tokens + the RGB patch embedding: fvcore's well-known 17.6 G
-    macs = 12 * _block_macs(197, 768, 4.0, moe=False) + 196 * 16 * 16 * 3 * 768
+    macs = 12 * block_macs(197, 768, 4.0, moe=False) + 196 * 16 * 16 * 3 * 768
     assert macs / 1e9 == pytest.approx(17.56, abs=0.01)
 
 
 def test_soft_moe_block_matches_the_counter():
     block = make_block(32, 2, 4.0, moe=True, experts=3, slots=5)
     macs = _counter_macs(lambda: block(torch.zeros(1, 11, 32)))
-    assert macs == _block_macs(11, 32, 4.0, moe=True, experts=3, slots=5)
+    assert macs == block_macs(11, 32, 4.0, moe=True, experts=3, slots=5)
 
 
 @pytest.mark.parametrize("kind", ["csmoe", "csmae"])

@@ -15,7 +15,7 @@ TERMS = {"intra_s1", "intra_s2", "cross_s1", "cross_s2", "contrastive", "repulsi
 @pytest.fixture(scope="module")
 def tiny() -> ModelConfig:
     # the real tiny preset of the default config, at a small image so tests stay fast
-    return ModelConfig.preset("tiny", load_config()["models"], img_size=64, patch_size=16)
+    return ModelConfig.preset("tiny", load_config()["models"], img_size=32, patch_size=8)
 
 
 def _pair(cfg: ModelConfig, batch: int = 3, seed: int = 0):
@@ -56,13 +56,22 @@ def test_same_seed_same_loss_and_masks_change_with_the_generator(tiny):
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
+def test_seeded_build_gives_the_same_weights_and_leaves_the_global_rng_alone(tiny):
+    before = torch.random.get_rng_state()
+    a, b, c = build_model(tiny, seed=1), build_model(tiny, seed=1), build_model(tiny, seed=2)
+    assert torch.equal(torch.random.get_rng_state(), before)
+    sa, sb, sc = a.state_dict(), b.state_dict(), c.state_dict()
+    assert all(torch.equal(sa[k], sb[k]) for k in sa)
+    assert not torch.equal(sa["head.0.weight"], sc["head.0.weight"])
+
+
 def test_a_few_steps_reduce_the_loss(tiny):
     torch.manual_seed(0)
     model = build_model(tiny)
     s1, s2 = _pair(tiny, batch=4)
     opt = torch.optim.AdamW(model.parameters(), lr=3e-3)
     losses = []
-    for _ in range(8):
+    for _ in range(5):
         out = model(s1, s2, generator=torch.Generator().manual_seed(0))
         opt.zero_grad()
         out.loss.backward()
@@ -82,6 +91,11 @@ def test_encode_gives_tokens_cls_projection_and_requested_layers(tiny):
     assert out.projected_cls.shape == (2, tiny.proj_dim)
     assert [h.shape for h in out.hidden] == [(2, 1 + n, tiny.dim)] * 2
     assert out.grid == tiny.img_size // tiny.patch_size
+    maps = out.feature_maps()
+    g = out.grid
+    assert maps[0].shape == (2, tiny.dim, g, g)
+    # map position (row, col) is patch token 1 + row·grid + col
+    assert torch.equal(maps[1][:, :, 1, 2], out.hidden[1][:, 1 + g + 2])
     # no masking at inference: deterministic, and each sample independent of the batch
     again = model.encode(s2[:1], "s2")
     assert torch.allclose(again.tokens, out.tokens[:1], atol=1e-5)
@@ -104,11 +118,11 @@ def test_csmae_has_no_moe_and_csmoe_has_it_where_configured(tiny):
 @pytest.mark.parametrize(
     ("s1_shape", "s2_shape", "message"),
     [
-        ((2, 3, 64, 64), (2, 10, 64, 64), "expected 2 bands"),
-        ((2, 2, 64, 64), (2, 12, 64, 64), "expected 10 bands"),
-        ((2, 2, 60, 60), (2, 10, 60, 60), "not divisible by patch size"),
-        ((2, 2, 96, 96), (2, 10, 96, 96), "fit_to_model"),
-        ((2, 2, 64, 64), (3, 10, 64, 64), "batch sizes differ"),
+        ((2, 3, 32, 32), (2, 10, 32, 32), "expected 2 bands"),
+        ((2, 2, 32, 32), (2, 12, 32, 32), "expected 10 bands"),
+        ((2, 2, 30, 30), (2, 10, 30, 30), "not divisible by patch size"),
+        ((2, 2, 48, 48), (2, 10, 48, 48), "fit_to_model"),
+        ((2, 2, 32, 32), (3, 10, 32, 32), "batch sizes differ"),
     ],
 )
 def test_bad_batches_fail_before_computing(tiny, s1_shape, s2_shape, message):

@@ -5,6 +5,7 @@ import json
 import pandas as pd
 
 from csmoe.cli import main
+from csmoe.config import load_config
 
 
 def test_complexity_prints_json_with_the_paper_values(capsys):
@@ -28,14 +29,31 @@ def test_complexity_rejects_an_impossible_patch_size(capsys):
 
 
 def test_table1_writes_our_rows_and_labelled_paper_rows(tmp_path):
+    models = load_config()["models"]
+    rows = models["table1"]["rows"]
+    # two of our rows keep the test fast; the shipped rows are checked in test_complexity
+    models["table1"]["rows"] = [r for r in rows if r["model"] in ("CSMoE p32", "CSMAE")]
     out = tmp_path / "table1.csv"
-    assert main(["models", "table1", "--output", str(out)]) == 0
+    assert main(["models", "table1", "--params", json.dumps(models), "--output", str(out)]) == 0
     table = pd.read_csv(out)
     ours = table[table["source"] == "ours"].set_index("model")
     paper = table[table["source"] == "paper"].set_index("model")
-    assert {"CSMoE p32", "CSMoE p28", "CSMoE p16", "CSMoE p14", "CSMAE"} <= set(ours.index)
+    assert set(ours.index) == {"CSMoE p32", "CSMAE"}
     assert {"Prithvi V2-300", "Prithvi V2-600", "Satlas", "DOFA", "TerraMind"} == set(paper.index)
     # the real modules, counted by torch's flop counter, agree with the analytic count
     assert (ours["counter_gflops"] - ours["gflops"]).abs().max() < 1e-9
+    assert (ours["counter_params_m"] - ours["params_m"]).abs().max() < 1e-9
     assert paper["params_m"].isna().all()  # peers carry paper values only
-    assert ours.loc["CSMoE p16", "paper_gflops"] == 10.11
+    assert ours.loc["CSMoE p32", "paper_gflops"] == 2.92
+    assert ours.loc["CSMAE", "kind"] == "csmae" and ours.loc["CSMAE", "img_size"] == 120
+
+
+def test_shipped_table1_rows_cover_table_iv_and_csmae():
+    rows = load_config()["models"]["table1"]["rows"]
+    assert {r["model"] for r in rows if "paper_gflops" in r} == {
+        "CSMoE p32",
+        "CSMoE p28",
+        "CSMoE p16",
+        "CSMoE p14",
+        "CSMAE",
+    }

@@ -28,8 +28,8 @@ def save(
     state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
     metadata = {
         "config": json.dumps(cfg.to_dict(), sort_keys=True),
-        "norm_stats": json.dumps(norm_stats or {}, sort_keys=True),
-        "extra": json.dumps(extra or {}, sort_keys=True, default=str),
+        "norm_stats": json.dumps(norm_stats or {}, sort_keys=True, default=_plain),
+        "extra": json.dumps(extra or {}, sort_keys=True, default=_plain),
         "format": "csmoe-1",
     }
     with atomic_path(path) as tmp:
@@ -65,3 +65,8 @@ def load(
         raise InputError(path, f"weights do not fit the stored config: {err}") from err
     model.to(device).eval()
     return model, cfg, json.loads(metadata["norm_stats"]), json.loads(metadata["extra"])
+
+
+def _plain(obj: Any) -> Any:
+    # numpy/torch arrays and scalars (e.g. band statistics) become lists and numbers
+    return obj.tolist() if hasattr(obj, "tolist") else str(obj)

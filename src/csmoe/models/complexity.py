@@ -82,9 +82,12 @@ def encoder_params(cfg: ModelConfig) -> int:
 # ---------------------------------------------------------------- FLOPs (MACs)
 
 
-def _block_macs(
+def block_macs(
     tokens: int, dim: int, mlp_ratio: float, moe: bool, experts: int = 0, slots: int = 0
 ) -> int:
+    """MACs of one pre-norm block over ``tokens`` tokens (dense MLP, or Soft MoE with
+    ``experts`` × ``slots`` slots: routing logits, dispatch and combine cost tokens·slots·dim
+    each, the experts see only the slots)."""
     hidden = int(dim * mlp_ratio)
     attn = tokens * 4 * dim * dim + 2 * tokens * tokens * dim  # qkv + proj, QKᵀ + AV
     if not moe:
@@ -100,7 +103,7 @@ def encoder_macs(cfg: ModelConfig, modality: str) -> int:
     total = cfg.num_patches * cfg.patch_size**2 * cfg.bands(modality) * cfg.dim
     for stage, depth in (("modality", cfg.modality_layers), ("shared", cfg.shared_layers)):
         total += sum(
-            _block_macs(
+            block_macs(
                 tokens, cfg.dim, cfg.mlp_ratio, cfg.is_moe(stage, i), cfg.num_experts, cfg.slots
             )
             for i in range(depth)
@@ -112,7 +115,7 @@ def decoder_macs(cfg: ModelConfig, modality: str) -> int:
     """One pass of ``modality``'s decoder over all tokens (prediction head included)."""
     tokens = cfg.num_patches + 1
     total = tokens * cfg.dim * cfg.decoder_dim
-    total += cfg.decoder_layers * _block_macs(tokens, cfg.decoder_dim, cfg.mlp_ratio, False)
+    total += cfg.decoder_layers * block_macs(tokens, cfg.decoder_dim, cfg.mlp_ratio, False)
     return total + tokens * cfg.decoder_dim * cfg.patch_size**2 * cfg.bands(modality)
 
 

@@ -47,6 +47,13 @@ class EncoderOutput:
     hidden: list[Tensor] = field(default_factory=list)
     grid: int = 0
 
+    def feature_maps(self) -> list[Tensor]:
+        """``hidden`` as ``[B, D, grid, grid]`` maps ([CLS] dropped), e.g. for UPerNet."""
+        return [
+            h[:, 1:].transpose(1, 2).reshape(h.shape[0], h.shape[2], self.grid, self.grid)
+            for h in self.hidden
+        ]
+
 
 class ModalityStem(nn.Module):
     """Patch embedding, [CLS] token and the modality-specific encoder blocks of one sensor."""
@@ -91,6 +98,15 @@ class Decoder(nn.Module):
         return self.pred(self.norm(x))[:, 1:]
 
 
+def _mae_init(module: nn.Module) -> None:
+    """MAE's initialisation: Xavier-uniform linear and patch-embedding weights, zero biases
+    (Soft MoE experts initialise themselves the same way)."""
+    if isinstance(module, nn.Linear | nn.Conv2d):
+        nn.init.xavier_uniform_(module.weight.view(module.weight.shape[0], -1))
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
 def _block(cfg: ModelConfig, moe: bool) -> Block:
     return make_block(
         cfg.dim, cfg.heads, cfg.mlp_ratio, moe, cfg.num_experts, cfg.slots, cfg.router_temperature
@@ -113,6 +129,7 @@ class CrossSensorMAE(nn.Module):
         )
         self.decoders = nn.ModuleDict({m: Decoder(cfg, cfg.bands(m)) for m in MODALITIES})
         self.register_buffer("pos", sincos_pos_embed(cfg.dim, cfg.grid)[None], persistent=False)
+        self.apply(_mae_init)
 
     @property
     def depth(self) -> int:
@@ -198,6 +215,11 @@ class CrossSensorMAE(nn.Module):
         return ModelOutput(loss, terms)
 
 
-def build_model(cfg: ModelConfig) -> CrossSensorMAE:
-    """A freshly initialised CSMoE or CSMAE for ``cfg`` (seed torch first for the same weights)."""
-    return CrossSensorMAE(cfg)
+def build_model(cfg: ModelConfig, seed: int | None = None) -> CrossSensorMAE:
+    """A freshly initialised CSMoE or CSMAE for ``cfg``. With ``seed`` the weights depend on
+    it alone (the global torch RNG is left untouched); without, on the global torch RNG."""
+    if seed is None:
+        return CrossSensorMAE(cfg)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return CrossSensorMAE(cfg)

@@ -29,6 +29,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 ENTROPY_EPS = 1e-9
+NORM_EPS = 1e-12  # as F.normalize
 
 
 class RoutingLosses(NamedTuple):
@@ -59,28 +60,33 @@ class SoftMoE(nn.Module):
         self.b1 = nn.Parameter(torch.zeros(num_experts, hidden))
         self.w2 = nn.Parameter(torch.empty(num_experts, hidden, dim))
         self.b2 = nn.Parameter(torch.zeros(num_experts, dim))
-        for w, fan_in in ((self.w1, dim), (self.w2, hidden)):
-            bound = 1 / math.sqrt(fan_in)  # same init as nn.Linear's weight, per expert
+        bound = math.sqrt(6 / (dim + hidden))  # Xavier-uniform per expert, as MAE's MLPs
+        for w in (self.w1, self.w2):
             nn.init.uniform_(w, -bound, bound)
 
     def routing(self, x: Tensor) -> tuple[Tensor, Tensor]:
         """Dispatch and combine weights, both ``[b, n, e, s]``."""
-        x_hat = F.normalize(x, dim=-1)
-        phi_hat = F.normalize(self.slot_embeds, dim=-1) * self.scale
+        b, n, _ = x.shape
+        e, s = self.num_experts, self.slots_per_expert
+        # scale/τ folded into the small φ̂; x̂·φ̂ = (x·φ̂)/‖x‖ divides [b, n, e·s], not [b, n, d]
+        phi = F.normalize(self.slot_embeds, dim=-1) * (self.scale / self.temperature)
         # logits: [b, n, d] · [e, s, d] -> [b, n, e, s]
-        logits = torch.einsum("bnd,esd->bnes", x_hat, phi_hat) / self.temperature
+        logits = torch.einsum("bnd,esd->bnes", x, phi)
+        logits = logits / x.norm(dim=-1).clamp_min(NORM_EPS)[:, :, None, None]
         dispatch = logits.softmax(dim=1)  # over tokens n
-        b, n, e, s = logits.shape
         combine = logits.reshape(b, n, e * s).softmax(dim=-1).reshape(b, n, e, s)  # over slots
         return dispatch, combine
 
     def experts(self, slots: Tensor) -> Tensor:
         """All experts at once: ``[b, e, s, d] -> [b, e, s, d]``."""
-        # [b, e, s, d] · [e, d, h] -> [b, e, s, h]
-        hidden = torch.einsum("besd,edh->besh", slots, self.w1) + self.b1[:, None, :]
-        hidden = F.gelu(hidden)
-        # [b, e, s, h] · [e, h, d] -> [b, e, s, d]
-        return torch.einsum("besh,ehd->besd", hidden, self.w2) + self.b2[:, None, :]
+        b, e, s, d = slots.shape
+        # expert-major rows: [b, e, s, d] -> [e, b·s, d]
+        rows = slots.transpose(0, 1).reshape(e, b * s, d)
+        # [e, b·s, d] · [e, d, h] -> [e, b·s, h], bias fused
+        hidden = F.gelu(torch.baddbmm(self.b1[:, None, :], rows, self.w1))
+        # [e, b·s, h] · [e, h, d] -> [e, b·s, d]
+        out = torch.baddbmm(self.b2[:, None, :], hidden, self.w2)
+        return out.reshape(e, b, s, d).transpose(0, 1)
 
     def forward(self, x: Tensor, routing: list[RoutingLosses] | None = None) -> Tensor:
         """Mix ``x`` ``[b, n, d]``; append this layer's regularisers to ``routing`` if given
