@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pandas as pd
 import pytest
 
@@ -36,3 +38,16 @@ def test_writers_roundtrip(tmp_path):
     frame = pd.DataFrame({"a": [1, 2]})
     write_parquet(tmp_path / "a.parquet", frame)
     assert pd.read_parquet(tmp_path / "a.parquet").equals(frame)
+
+
+def test_outputs_get_umask_modes_not_private_ones(tmp_path):
+    old = os.umask(0o022)
+    try:
+        with atomic_path(tmp_path / "f.txt") as tmp:
+            tmp.write_text("x")
+        with atomic_path(tmp_path / "d", is_dir=True) as tmp:
+            pass
+    finally:
+        os.umask(old)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644
+    assert (tmp_path / "d").stat().st_mode & 0o777 == 0o755

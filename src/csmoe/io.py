@@ -27,6 +27,8 @@ def atomic_path(final: str | os.PathLike, *, is_dir: bool = False) -> Iterator[P
         fd, name = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
         os.close(fd)
         tmp = Path(name)
+    # mkstemp/mkdtemp create private (0600/0700) entries; outputs get the usual umask modes
+    os.chmod(tmp, (0o777 if is_dir else 0o666) & ~_umask())
     try:
         yield tmp
         if is_dir and final.exists():
@@ -38,6 +40,12 @@ def atomic_path(final: str | os.PathLike, *, is_dir: bool = False) -> Iterator[P
         else:
             tmp.unlink(missing_ok=True)
         raise
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str | os.PathLike, obj: Any) -> None:

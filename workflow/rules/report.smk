@@ -1,1 +1,119 @@
-# report stage rules (see docs/ARCHITECTURE.md)
+# Tables IV-VI and Figs. 5-8 from the per-evaluation JSON files of evaluate.smk.
+REPORT = config["report"]
+SWEEP_EPOCHS = eval_targets.sweep_epochs(config, EVAL_PLAN.sweep_variant)
+
+
+rule table4:
+    """Patch-size sweep (Table IV) with Figs. 6/7; also waits for report.table4_requires so
+    that `snakemake results/table4.csv` builds the whole evaluation."""
+    input:
+        probes=[
+            f
+            for v in EVAL_PLAN.table4_variants
+            for f in EVAL_PLAN.probe_results(v, EVAL_PLAN.table4_epoch(v))
+        ],
+        required=REPORT["table4_requires"],
+    output:
+        table="results/table4.csv",
+        fig6="results/fig6.png",
+        fig7="results/fig7.png",
+    params:
+        csmoe=CSMOE,
+        cfg=params_json("report"),
+        strategy=EVAL_PLAN.strategy,
+    log:
+        "results/logs/report/table4.log",
+    conda:
+        ENV
+    shell:
+        "{params.csmoe} report table4 --params {params.cfg:q} --strategy {params.strategy}"
+        " --inputs {input.probes:q} --out {output.table:q} --fig6 {output.fig6:q}"
+        " --fig7 {output.fig7:q} > {log} 2>&1"
+
+
+rule table5:
+    input:
+        [
+            f
+            for s in EVAL_PLAN.strategies
+            for f in EVAL_PLAN.probe_results(
+                EVAL_PLAN.table5_variant, "final", EVAL_PLAN.cls_tasks, s
+            )
+        ],
+    output:
+        "results/table5.csv",
+    params:
+        csmoe=CSMOE,
+        cfg=params_json("report"),
+        variant=EVAL_PLAN.table5_variant,
+    log:
+        "results/logs/report/table5.log",
+    conda:
+        ENV
+    shell:
+        "{params.csmoe} report table5 --params {params.cfg:q} --variant {params.variant}"
+        " --inputs {input:q} --out {output:q} > {log} 2>&1"
+
+
+rule table6:
+    input:
+        [
+            f"results/cbir/{v}/{s}.json"
+            for v in EVAL_PLAN.cbir_variants
+            for s in EVAL_PLAN.cbir_sets
+        ],
+    output:
+        "results/table6.csv",
+    params:
+        csmoe=CSMOE,
+        cfg=params_json("report"),
+    log:
+        "results/logs/report/table6.log",
+    conda:
+        ENV
+    shell:
+        "{params.csmoe} report table6 --params {params.cfg:q} --inputs {input:q} --out {output:q}"
+        " > {log} 2>&1"
+
+
+rule fig5:
+    input:
+        probes=[
+            f for e in SWEEP_EPOCHS for f in EVAL_PLAN.probe_results(EVAL_PLAN.sweep_variant, e)
+        ],
+        history=f"results/pretrain/{EVAL_PLAN.sweep_variant}/history.csv",
+    output:
+        csv="results/fig5.csv",
+        png="results/fig5.png",
+    params:
+        csmoe=CSMOE,
+        cfg=params_json("report"),
+        variant=EVAL_PLAN.sweep_variant,
+    log:
+        "results/logs/report/fig5.log",
+    conda:
+        ENV
+    shell:
+        "{params.csmoe} report fig5 --params {params.cfg:q} --variant {params.variant}"
+        " --inputs {input.probes:q} --history {input.history:q} --csv {output.csv:q}"
+        " --png {output.png:q} > {log} 2>&1"
+
+
+rule fig8:
+    input:
+        [
+            f"results/probe/{v}/{EVAL_PLAN.table4_epoch(v)}/{REPORT['fig8_task']}/upernet_examples.npz"
+            for v in EVAL_PLAN.table4_variants
+        ],
+    output:
+        "results/fig8.png",
+    params:
+        csmoe=CSMOE,
+        cfg=params_json("report"),
+    log:
+        "results/logs/report/fig8.log",
+    conda:
+        ENV
+    shell:
+        "{params.csmoe} report fig8 --params {params.cfg:q} --examples {input:q} --out {output:q}"
+        " > {log} 2>&1"

@@ -3,7 +3,7 @@
 Layout (the generated mini world and the downloaded archive alike)::
 
     {root}/S2L2A/metadata.parquet    one row per product: grid_cell, ..., parquet_url, parquet_row
-    {root}/S2L2A/images/part_*.parquet   one row per product: a GeoTIFF (bytes) per band
+    {root}/S2L2A/images/part_*.parquet   one row group per product: GeoTIFF bytes per band
     {root}/S1RTC/metadata.parquet, {root}/S1RTC/images/part_*.parquet
 
 ``parquet_url`` is either relative to the product folder or the Hugging Face URL of the real
@@ -13,6 +13,10 @@ A :class:`Tile` holds the model's bands on the 10 m grid: S2 (B02, B03, B04, B08
 B07, B8A, B11, B12) as stored (uint16, 0 = nodata), the 20 m bands brought to 10 m by nearest
 neighbour; S1 (VV, VH) converted from linear gamma0 to dB, invalid pixels NaN; and one boolean
 mask per invalid-pixel reason, so extraction can count why it drops a patch.
+
+Values are passed on as stored. Real L2A products of processing baseline 04.00 and later
+(from 25 January 2022) carry a +1000 radiometric offset in their digital numbers; the paper
+does not say it harmonised them, so neither does this reader.
 
 What is an error and what is a counted skip:
 
@@ -28,10 +32,11 @@ What is an error and what is a counted skip:
 
 from __future__ import annotations
 
-import functools
+from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -136,40 +141,56 @@ def pair_tiles(root: str | Path) -> tuple[pd.DataFrame, dict[str, int]]:
     return pairs, {"unpaired": len(cells_s2 ^ cells_s1)}
 
 
-@functools.lru_cache(maxsize=4)
-def _read_part(path: str, columns: tuple[str, ...]) -> dict[str, list[bytes]]:
-    """The given columns of one image part file (cached: consecutive tiles share a part)."""
+def _open_part(path: str, columns: tuple[str, ...]) -> Any:
+    """An image part file opened for row-group reads, checked for the needed columns."""
     import pyarrow.parquet as pq
 
     try:
-        schema = pq.read_schema(path)
+        part = pq.ParquetFile(path)
     except FileNotFoundError as err:
         raise InputError(path, "Major TOM image part file not found") from err
     except Exception as err:
         raise InputError(path, f"not a readable parquet file: {err}") from err
-    missing = [c for c in columns if c not in schema.names]
+    missing = [c for c in columns if c not in part.schema_arrow.names]
     if missing:
         raise InputError(path, f"missing band columns {missing}")
-    table = pq.read_table(path, columns=list(columns))
-    return {c: table.column(c).to_pylist() for c in columns}
+    return part
 
 
 def iter_raw_tiles(pairs: pd.DataFrame) -> Iterator[RawTile]:
-    """The encoded bands of each pair, streaming through the part files."""
-    for pair in pairs.itertuples(index=False):
-        s2_part = _read_part(pair.part_file_s2, S2_MODEL_BANDS)
-        s1_part = _read_part(pair.part_file_s1, S1_COLUMNS)
-        r2, r1 = int(pair.parquet_row_s2), int(pair.parquet_row_s1)
-        for part, row, path in ((s2_part, r2, pair.part_file_s2), (s1_part, r1, pair.part_file_s1)):
-            length = len(next(iter(part.values())))
-            if not 0 <= row < length:
-                raise InputError(path, f"parquet_row {row} outside 0..{length - 1}")
-        yield RawTile(
-            grid_cell=pair.grid_cell,
-            s2={b: s2_part[b][r2] for b in S2_MODEL_BANDS},
-            s1={b: s1_part[b][r1] for b in S1_COLUMNS},
-            source=f"{pair.part_file_s2}#{r2}",
-        )
+    """The encoded bands of each pair.
+
+    As in Major TOM, ``parquet_row`` is the index of the row group that holds the product
+    (each row group is one row), so a tile is read alone without loading its part file.
+    Open part files are kept while consecutive pairs use them (pairs come sorted by part).
+    """
+    handles: OrderedDict[str, Any] = OrderedDict()
+
+    def read(path: str, group: int, columns: tuple[str, ...]) -> dict[str, bytes]:
+        if path not in handles:
+            handles[path] = _open_part(path, columns)
+            if len(handles) > 4:
+                handles.popitem(last=False)[1].close()
+        part = handles[path]
+        if not 0 <= group < part.num_row_groups:
+            raise InputError(path, f"parquet_row {group} outside 0..{part.num_row_groups - 1}")
+        table = part.read_row_group(group, columns=list(columns))
+        if table.num_rows != 1:
+            raise InputError(path, f"row group {group} holds {table.num_rows} rows, not 1")
+        return {c: table.column(c)[0].as_py() for c in columns}
+
+    try:
+        for pair in pairs.itertuples(index=False):
+            r2, r1 = int(pair.parquet_row_s2), int(pair.parquet_row_s1)
+            yield RawTile(
+                grid_cell=pair.grid_cell,
+                s2=read(pair.part_file_s2, r2, S2_MODEL_BANDS),
+                s1=read(pair.part_file_s1, r1, S1_COLUMNS),
+                source=f"{pair.part_file_s2}#{r2}",
+            )
+    finally:
+        for part in handles.values():
+            part.close()
 
 
 def decode_band(data: bytes | None, grid_cell: str, band: str) -> tuple[np.ndarray, float | None]:

@@ -124,8 +124,8 @@ def encode_geotiff(
     array: np.ndarray, crs: str, west: float, north: float, pixel_m: float, nodata: float | None
 ) -> bytes:
     """One band as single-band GeoTIFF bytes (deflate), the way Major TOM stores each band."""
+    from affine import Affine
     from rasterio.io import MemoryFile
-    from rasterio.transform import from_origin
 
     height, width = array.shape
     profile = {
@@ -135,7 +135,7 @@ def encode_geotiff(
         "count": 1,
         "dtype": array.dtype.name,
         "crs": crs,
-        "transform": from_origin(west, north, pixel_m, pixel_m),
+        "transform": Affine(pixel_m, 0.0, west, 0.0, -pixel_m, north),  # north-up
         "nodata": nodata,
         "compress": "deflate",
         "zlevel": 1,  # fast: the mini world is rewritten often; decode speed is the same
@@ -257,8 +257,8 @@ def write_world(cells: pd.DataFrame, out_dir: str | Path, spec: WorldSpec) -> di
         for product, (_, rows) in products.items():
             if rows:
                 name = out_dir / product / "images" / f"part_{part:05d}.parquet"
-                # small row groups so that one row can be fetched alone (as in Major TOM)
-                pq.write_table(pa.Table.from_pylist(rows), name, row_group_size=8)
+                # one row per row group: parquet_row is the row group, as in Major TOM
+                pq.write_table(pa.Table.from_pylist(rows), name, row_group_size=1)
                 rows.clear()
 
     for i, cell in enumerate(

@@ -1,10 +1,12 @@
-"""Tiny generated fixtures shared by the data-tiles tests."""
+"""Tiny generated inputs shared by the data-tiles tests (plain helpers imported by the test
+modules, not a conftest, so that they cannot collide with other packages' fixtures)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
-import pytest
 
 from csmoe.data.majortom_world import WorldSpec, write_world
 
@@ -25,16 +27,11 @@ def make_cells(n: int, seed: int = 0) -> pd.DataFrame:
     )
 
 
-@pytest.fixture
-def cells() -> pd.DataFrame:
-    return make_cells(6)
+CLEAN = {"all_invalid_tiles": 0, "s2_nodata_wedge": 0.0, "s1_border_nan": 0.0}
 
 
-@pytest.fixture
-def world(tmp_path, cells):
-    """A 6-tile, 256 px mini world with no injected defects."""
-    out = tmp_path / "majortom"
-    spec = WorldSpec(tile_px=256, rows_per_part=4, all_invalid_tiles=0, s2_nodata_wedge=0,
-                     s1_border_nan=0, seed=3)  # fmt: skip
-    write_world(cells, out, spec)
+def make_world(out: Path, cells: pd.DataFrame, **spec: float) -> Path:
+    """Write ``cells`` as a 256 px mini world (no defects unless asked) and return ``out``."""
+    settings = {"tile_px": 256, "rows_per_part": 4, "seed": 3, **CLEAN, **spec}
+    write_world(cells, out, WorldSpec(**settings))
     return out

@@ -1,0 +1,99 @@
+"""What the evaluation and report rules build: variants, epochs, tasks and result paths.
+
+Torch-free on purpose: the Snakemake rules import it to declare their inputs and outputs.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from csmoe.data.geobench_format import get_task
+from csmoe.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class EvalPlan:
+    tasks: list[str]
+    seg_tasks: list[str]
+    cls_tasks: list[str]
+    strategy: str
+    strategies: list[str]
+    cbir_sets: list[str]
+    table4_variants: list[str]
+    cbir_variants: list[str]
+    table5_variant: str
+    sweep_variant: str
+    table4_epochs: dict[str, str]
+
+    def table4_epoch(self, variant: str) -> str:
+        """The checkpoint Table IV (and Figs. 6-8) use for ``variant``: final by default."""
+        return str(self.table4_epochs.get(variant, "final"))
+
+    def probe_results(
+        self, variant: str, epoch: int | str, tasks: list[str] | None = None, strategy: str = ""
+    ) -> list[str]:
+        """Result files of ``variant`` at ``epoch``: classification tasks with ``strategy``
+        (default: the plan's), segmentation tasks with UPerNet."""
+        strategy = strategy or self.strategy
+        return [
+            f"results/probe/{variant}/{epoch}/{t}/"
+            f"{'upernet' if t in self.seg_tasks else strategy}.json"
+            for t in (self.tasks if tasks is None else tasks)
+        ]
+
+
+def eval_plan(config: dict[str, Any]) -> EvalPlan:
+    """Resolve the evaluation section against the variants of ``config``."""
+    ev = config["evaluation"]
+    variants = list(config.get("variants", {}))
+    tasks = list(ev["tasks"])
+    seg = [t for t in tasks if get_task(t).kind == "segmentation"]
+    table4 = ev["table4_variants"] or variants
+    cbir = ev["cbir_variants"] or variants
+    plan = EvalPlan(
+        tasks=tasks,
+        seg_tasks=seg,
+        cls_tasks=[t for t in tasks if t not in seg],
+        strategy=ev["strategy"],
+        strategies=list(ev["strategies"]),
+        cbir_sets=list(ev["cbir"]["sets"]),
+        table4_variants=table4,
+        cbir_variants=cbir,
+        table5_variant=ev["table5_variant"] or (table4[0] if table4 else ""),
+        sweep_variant=ev["sweep_variant"] or (table4[0] if table4 else ""),
+        table4_epochs={k: str(v) for k, v in ev["table4_epochs"].items()},
+    )
+    unknown = sorted(
+        {*plan.table4_variants, *plan.cbir_variants, plan.table5_variant, plan.sweep_variant}
+        - set(variants)
+    )
+    if unknown:
+        raise ConfigError(f"evaluation names variants {unknown} that config['variants'] lacks")
+    if plan.strategy not in plan.strategies:
+        raise ConfigError(
+            f"evaluation.strategy {plan.strategy!r} must be one of evaluation.strategies"
+        )
+    return plan
+
+
+def checkpoint_path(variant: str, epoch: str) -> str:
+    name = "final" if epoch == "final" else f"ckpt_epoch{epoch}"
+    return f"results/pretrain/{variant}/{name}.safetensors"
+
+
+def task_dir(task: str) -> str:
+    return f"results/geobench/{get_task(task).benchmark}/{task}"
+
+
+def sweep_epochs(config: dict[str, Any], variant: str) -> list[int]:
+    """Every checkpoint epoch pretraining saves for ``variant`` (Fig. 5)."""
+    from csmoe.train.variants import resolve_variant, variant_bundle
+
+    return resolve_variant(variant_bundle(config, variant)).ckpt_epochs
+
+
+def alternatives(names: list[str]) -> str:
+    """A wildcard regex matching exactly ``names`` (one that matches nothing when empty)."""
+    return "|".join(re.escape(n) for n in names) or "(?!)"

@@ -1,0 +1,149 @@
+"""``csmoe report ...``: Tables IV-VI and Figs. 5-8 from the evaluation JSON files."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from csmoe.config import add_config_arguments, resolve_params
+
+
+def register(sub: Any) -> None:
+    parser = sub.add_parser("report", help="result tables and figures")
+    rsub = parser.add_subparsers(dest="report_command", required=True)
+
+    def command(name: str, func: Any, help_: str) -> argparse.ArgumentParser:
+        p = rsub.add_parser(name, help=help_)
+        add_config_arguments(p, "report")
+        p.set_defaults(func=func)
+        return p
+
+    p = command("table4", _table4, "patch-size sweep (Table IV) and Figs. 6/7")
+    p.add_argument("--inputs", nargs="+", required=True, help="probe result JSON files")
+    p.add_argument("--out", required=True, help="table4.csv")
+    p.add_argument("--strategy", default="cls", help="[CLS] strategy of the classification scores")
+    p.add_argument("--fig6", help="classification scores vs GFLOPs (PNG)")
+    p.add_argument("--fig7", help="segmentation scores vs GFLOPs (PNG)")
+
+    p = command("table5", _table5, "[CLS] strategies (Table V)")
+    p.add_argument("--inputs", nargs="+", required=True, help="probe result JSON files")
+    p.add_argument("--variant", required=True)
+    p.add_argument("--out", required=True, help="table5.csv")
+
+    p = command("table6", _table6, "CBIR (Table VI)")
+    p.add_argument("--inputs", nargs="+", required=True, help="CBIR result JSON files")
+    p.add_argument("--out", required=True, help="table6.csv")
+
+    p = command("fig5", _fig5, "checkpoint sweep (Fig. 5) and its CSV")
+    p.add_argument("--inputs", nargs="+", required=True, help="probe result JSON files")
+    p.add_argument("--history", required=True, help="history.csv of the swept variant")
+    p.add_argument("--variant", required=True)
+    p.add_argument("--csv", required=True, help="fig5.csv")
+    p.add_argument("--png", required=True, help="fig5.png")
+
+    p = command("fig8", _fig8, "segmentation examples (Fig. 8)")
+    p.add_argument("--examples", nargs="+", required=True, help="upernet_examples.npz files")
+    p.add_argument("--out", required=True, help="fig8.png")
+
+
+def _log(name: str, outputs: list[str | None], params: dict[str, Any], inputs: list[str]) -> None:
+    from csmoe.tracking import stage_run
+
+    with stage_run("report", name, params={"report": params, "n_inputs": len(inputs)}) as run:
+        for out in outputs:
+            if out:
+                run.log_artifact(out)
+
+
+def _table4(args: argparse.Namespace) -> int:
+    from csmoe.io import write_csv
+    from csmoe.report import paper
+    from csmoe.report.collect import probe_frame
+    from csmoe.report.figures import fig_vs_flops
+    from csmoe.report.tables import table4
+
+    params = resolve_params(args)
+    table = table4(probe_frame(args.inputs), strategy=args.strategy)
+    write_csv(args.out, table)
+    for path, tasks, title in (
+        (args.fig6, paper.CLASSIFICATION_TASKS, "Fig. 6: classification vs FLOPs"),
+        (args.fig7, paper.SEGMENTATION_TASKS, "Fig. 7: segmentation vs FLOPs"),
+    ):
+        if path:
+            fig_vs_flops(table, tasks, path, title=title)
+    _log("table4", [args.out, args.fig6, args.fig7], params, args.inputs)
+    return 0
+
+
+def _table5(args: argparse.Namespace) -> int:
+    from csmoe.io import write_csv
+    from csmoe.report.collect import probe_frame
+    from csmoe.report.tables import table5
+
+    params = resolve_params(args)
+    write_csv(args.out, table5(probe_frame(args.inputs), variant=args.variant))
+    _log("table5", [args.out], params, args.inputs)
+    return 0
+
+
+def _table6(args: argparse.Namespace) -> int:
+    from csmoe.io import write_csv
+    from csmoe.report.collect import cbir_frame
+    from csmoe.report.tables import table6
+
+    params = resolve_params(args)
+    write_csv(args.out, table6(cbir_frame(args.inputs)))
+    _log("table6", [args.out], params, args.inputs)
+    return 0
+
+
+def _fig5(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from csmoe.errors import InputError
+    from csmoe.evaluation.sweep import summarise
+    from csmoe.io import write_csv
+    from csmoe.report.collect import probe_frame
+    from csmoe.report.figures import fig5
+
+    params = resolve_params(args)
+    probe = probe_frame(args.inputs)
+    numbered = probe[probe["epoch"].astype(str) != "final"].astype({"epoch": int})
+    if numbered.empty:
+        raise InputError(args.inputs[0], "no numbered checkpoint among the sweep results")
+    history = pd.read_csv(args.history)
+    if not {"epoch", "val_loss"} <= set(history.columns):
+        raise InputError(args.history, "history needs the columns epoch and val_loss")
+    summary = summarise(numbered, history)
+    write_csv(args.csv, summary)
+    fig5(summary, args.png, variant=args.variant)
+    _log("fig5", [args.csv, args.png], params, args.inputs)
+    return 0
+
+
+def _fig8(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from csmoe.errors import InputError
+    from csmoe.report.figures import fig8
+
+    params = resolve_params(args)
+    loaded = {}
+    for path in args.examples:
+        with np.load(path) as data:
+            loaded[str(data["variant"])] = {k: data[k] for k in data.files}
+    first = next(iter(loaded.values()))
+    for name, data in loaded.items():
+        if data["truth"].shape != first["truth"].shape:
+            raise InputError(name, "examples are not the same test scenes as the other variants")
+    fig8(
+        first["rgb"],
+        first["truth"],
+        {name: data["prediction"] for name, data in loaded.items()},
+        int(first["num_classes"]),
+        args.out,
+        task=str(first["task"]),
+    )
+    _log("fig8", [args.out], params, [str(Path(p)) for p in args.examples])
+    return 0

@@ -1,0 +1,88 @@
+"""Read the per-evaluation JSON files the evaluation rules write into flat tables.
+
+Every row keeps its ``source`` file and ``mlflow_run_id`` so each number in a table can be
+traced back to the evaluation that produced it.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from csmoe.errors import InputError
+
+_PROBE_KEYS = ("variant", "epoch", "task", "strategy", "test", "model", "complexity")
+_CBIR_KEYS = ("variant", "set", "pairs", "model", "complexity")
+
+
+def _read(path: str | Path, keys: tuple[str, ...]) -> dict[str, Any]:
+    try:
+        record = json.loads(Path(path).read_text())
+    except FileNotFoundError as err:
+        raise InputError(path, "evaluation result not found") from err
+    except json.JSONDecodeError as err:
+        raise InputError(path, f"not valid JSON: {err}") from err
+    missing = [k for k in keys if k not in record]
+    if missing:
+        raise InputError(path, f"evaluation result lacks {missing}")
+    return record
+
+
+def _model_columns(record: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "model_kind": record["model"]["kind"],
+        "patch_size": int(record["model"]["patch_size"]),
+        **{k: float(record["complexity"][k]) for k in ("params_m", "gflops", "c2c")},
+    }
+
+
+def probe_frame(paths: Iterable[str | Path]) -> Any:
+    """One row per probe result: variant, epoch, task, strategy, score (test), valid, model
+    kind, patch size, complexity, source, mlflow_run_id."""
+    import pandas as pd
+
+    rows = []
+    for path in paths:
+        r = _read(path, _PROBE_KEYS)
+        rows.append(
+            {
+                "variant": r["variant"],
+                "epoch": r["epoch"],
+                "task": r["task"],
+                "strategy": r["strategy"],
+                "score": float(r["test"]),
+                "valid": float(r.get("valid", float("nan"))),
+                **_model_columns(r),
+                "source": str(path),
+                "mlflow_run_id": r.get("mlflow_run_id", ""),
+            }
+        )
+    if not rows:
+        raise InputError("probe results", "no evaluation result files given")
+    return pd.DataFrame(rows)
+
+
+def cbir_frame(paths: Iterable[str | Path]) -> Any:
+    """One row per (variant, set, pair): f1, precision, recall, model columns, source."""
+    import pandas as pd
+
+    rows = []
+    for path in paths:
+        r = _read(path, _CBIR_KEYS)
+        for pair, scores in r["pairs"].items():
+            rows.append(
+                {
+                    "variant": r["variant"],
+                    "set": r["set"],
+                    "pair": pair,
+                    **{k: float(scores[k]) for k in ("f1", "precision", "recall")},
+                    **_model_columns(r),
+                    "source": str(path),
+                    "mlflow_run_id": r.get("mlflow_run_id", ""),
+                }
+            )
+    if not rows:
+        raise InputError("CBIR results", "no evaluation result files given")
+    return pd.DataFrame(rows)

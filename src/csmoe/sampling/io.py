@@ -1,0 +1,25 @@
+"""Reading the stage's own parquet files back, with a clear error when one is wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from csmoe.errors import InputError
+from csmoe.sampling.descriptors import COLUMNS
+
+
+def read_set(path: str | Path) -> pd.DataFrame:
+    """An archive or sample parquet with the columns of docs/ARCHITECTURE.md."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    try:
+        frame = pd.read_parquet(path)
+    except Exception as err:  # pyarrow raises several types for corrupt files
+        raise InputError(path, f"cannot read parquet: {err}") from err
+    missing = [c for c in COLUMNS if c not in frame]
+    if missing:
+        raise InputError(path, f"missing columns {missing}")
+    return frame

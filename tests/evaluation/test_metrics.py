@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.metrics import (
+    average_precision_score,
+    balanced_accuracy_score,
+    confusion_matrix,
+    jaccard_score,
+)
+
+from csmoe.errors import InputError
+from csmoe.evaluation.metrics import (
+    average_accuracy,
+    label_set_prf,
+    map_micro,
+    mean_iou,
+    scored_classes,
+)
+
+
+def test_map_micro_equals_sklearn():
+    rng = np.random.default_rng(0)
+    y = rng.random((50, 7)) < 0.3
+    s = rng.normal(size=(50, 7)) + y
+    assert map_micro(y, s) == pytest.approx(100 * average_precision_score(y, s, average="micro"))
+    assert map_micro(y, s, classes=[0, 2]) == pytest.approx(
+        100 * average_precision_score(y[:, [0, 2]], s[:, [0, 2]], average="micro")
+    )
+
+
+def test_map_without_positives_is_an_error():
+    with pytest.raises(ValueError, match="no positive"):
+        map_micro(np.zeros((4, 3)), np.ones((4, 3)))
+
+
+def test_average_accuracy_equals_balanced_accuracy():
+    rng = np.random.default_rng(1)
+    y = rng.integers(0, 5, 200)
+    p = np.where(rng.random(200) < 0.6, y, rng.integers(0, 5, 200))
+    assert average_accuracy(y, p, 6) == pytest.approx(100 * balanced_accuracy_score(y, p))
+
+
+def test_average_accuracy_hand_case_and_class_subset():
+    y = np.array([0, 0, 1, 1, 1, 2])
+    p = np.array([0, 1, 1, 1, 0, 0])
+    # recalls: 1/2, 2/3, 0/1
+    assert average_accuracy(y, p, 3) == pytest.approx(100 * (0.5 + 2 / 3 + 0) / 3)
+    assert average_accuracy(y, p, 3, classes=[0, 1]) == pytest.approx(100 * (0.5 + 2 / 3) / 2)
+
+
+def test_mean_iou_hand_case_and_sklearn():
+    y = np.array([[0, 0, 1], [1, 2, 2]])
+    p = np.array([[0, 1, 1], [1, 2, 0]])
+    # class 0: tp 1, union 3 ; class 1: tp 2, union 3 ; class 2: tp 1, union 2 ; class 3: absent
+    miou, per = mean_iou(y, p, 4)
+    assert per[:3] == pytest.approx([100 / 3, 200 / 3, 50]) and per[3] is None
+    assert miou == pytest.approx((100 / 3 + 200 / 3 + 50) / 3)
+    assert miou == pytest.approx(100 * jaccard_score(y.ravel(), p.ravel(), average="macro"))
+    cm = confusion_matrix(y.ravel(), p.ravel(), labels=range(4))
+    tp = np.diag(cm)
+    assert per[1] == pytest.approx(100 * tp[1] / (cm[1].sum() + cm[:, 1].sum() - tp[1]))
+
+
+def test_label_set_prf_hand_case():
+    q = np.array([[1, 1, 0, 0]])
+    r = np.array([[[1, 0, 0, 0], [0, 0, 1, 1]]])
+    # item 1: inter 1, |q|=2, |r|=1 -> P 1, R .5, F1 2/3 ; item 2: all 0
+    out = label_set_prf(q, r)
+    assert out["precision"] == pytest.approx(50)
+    assert out["recall"] == pytest.approx(25)
+    assert out["f1"] == pytest.approx(100 / 3)
+    with pytest.raises(ValueError, match="no queries"):
+        label_set_prf(np.zeros((0, 4)), np.zeros((0, 2, 4)))
+
+
+def test_scored_classes_policies():
+    present = np.array([True, False, True])
+    assert scored_classes(present, 3, "keep", where="t") == ([0, 1, 2], [1])
+    assert scored_classes(present, 3, "drop", where="t") == ([0, 2], [1])
+    with pytest.raises(InputError, match=r"classes \[1\] never occur"):
+        scored_classes(present, 3, "error", where="t")

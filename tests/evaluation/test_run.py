@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+
+import pytest
+
+from csmoe.errors import ConfigError, InputError
+from csmoe.evaluation.run import cbir_set, probe_task
+from csmoe.evaluation.strategies import STRATEGIES
+from csmoe.models import ModelConfig
+
+PARAMS = {
+    "strategies": list(STRATEGIES),
+    "tasks": {"m-eurosat": {"modality": "s2"}, "m-bigearthnet": {"modality": "s2"},
+              "m-SA-crop-type": {"modality": "s2"}},
+    "linear": {"epochs": 5, "batch_size": 16, "lr": 1e-2},
+    "upernet": {"scales": [2, 1], "channels": 8, "pool_bins": [1, 2], "epochs": 2,
+                "batch_size": 8, "n_examples": 2},
+    "cbir": {"k": 3, "strategy": "cls", "sets": {"benv2_243k": "243k", "benv2_14k": "14k"}},
+    "threads": 1,
+}  # fmt: skip
+BENV2_MOCK = files("configilm") / "extra" / "mock_data" / "BENv2"
+
+
+def _probe(tmp_path, root, ckpt, task, **kw):
+    return probe_task(params=PARAMS, checkpoint=ckpt, expected_model=kw.get("expected"),
+                      geobench_root=root, task=task, variant="tiny", epoch="final",
+                      out_dir=tmp_path / task, seed=0)  # fmt: skip
+
+
+def test_linear_probe_writes_one_record_per_strategy(tmp_path, geobench_root, random_checkpoint):
+    paths = _probe(tmp_path, geobench_root, random_checkpoint, "m-eurosat")
+    assert [p.stem for p in paths] == list(STRATEGIES)
+    record = json.loads(paths[2].read_text())
+    assert record["strategy"] == "cls" and record["metric"] == "AA"
+    assert 0 <= record["test"] <= 100 and record["score"] == record["test"]
+    assert record["model"]["patch_size"] == 8 and record["complexity"]["gflops"] > 0
+    assert record["n"] == {"train": 24, "valid": 8, "test": 8} and record["mlflow_run_id"]
+    # the frozen features were cached once per split and are reused by a rerun
+    cache = sorted(p.name for p in (tmp_path / "m-eurosat" / "cache").iterdir())
+    assert cache == ["test.npz", "train.npz", "valid.npz"]
+    mtime = (tmp_path / "m-eurosat" / "cache" / "train.npz").stat().st_mtime_ns
+    again = _probe(tmp_path, geobench_root, random_checkpoint, "m-eurosat")
+    assert json.loads(again[2].read_text())["test"] == record["test"]
+    assert (tmp_path / "m-eurosat" / "cache" / "train.npz").stat().st_mtime_ns == mtime
+
+
+def test_multilabel_and_segmentation_records(tmp_path, geobench_root, random_checkpoint):
+    ml = json.loads(
+        _probe(tmp_path, geobench_root, random_checkpoint, "m-bigearthnet")[0].read_text()
+    )
+    assert ml["metric"] == "mAP_micro" and ml["num_classes"] == 43
+    # only 8 of the 43 classes occur in the generated data: listed, not hidden
+    assert len(ml["absent_train_classes"]) >= 35
+    (seg_path,) = _probe(tmp_path, geobench_root, random_checkpoint, "m-SA-crop-type")
+    seg = json.loads(seg_path.read_text())
+    assert seg_path.name == "upernet.json" and seg["metric"] == "mIoU"
+    assert seg["settings"]["upernet"]["layers"] == [0, 1]
+    assert (tmp_path / "m-SA-crop-type" / "upernet_examples.npz").exists()
+
+
+def test_checkpoint_that_does_not_match_the_config_is_refused(
+    tmp_path, geobench_root, random_checkpoint, tiny_model
+):
+    expected = ModelConfig.from_dict({**tiny_model, "patch_size": 4}).to_dict()
+    with pytest.raises(InputError, match=r"patch_size: 8 != 4"):
+        _probe(tmp_path, geobench_root, random_checkpoint, "m-eurosat", expected=expected)
+    with pytest.raises(ConfigError, match="no entry for 'm-so2sat'"):
+        _probe(tmp_path, geobench_root, random_checkpoint, "m-so2sat")
+
+
+def test_cbir_on_real_bigearthnet_v2_patches(tmp_path, random_checkpoint):
+    out = cbir_set(params=PARAMS, checkpoint=random_checkpoint, expected_model=None,
+                   benv2_root=BENV2_MOCK, set_name="benv2_243k", variant="tiny",
+                   out=tmp_path / "benv2_243k.json")  # fmt: skip
+    record = json.loads(out.read_text())
+    assert set(record["pairs"]) == {"s1s1", "s2s2", "s1s2", "s2s1"}
+    assert record["n_queries"] == 6 and record["n_archive"] == 6 and record["k"] == 3
+    assert all(0 <= v["f1"] <= 100 for v in record["pairs"].values())
+    # the mock holds Austrian summer patches only: the Serbian 14k set has no query
+    with pytest.raises(InputError, match="no patches in subset '14k'"):
+        cbir_set(params=PARAMS, checkpoint=random_checkpoint, expected_model=None,
+                 benv2_root=BENV2_MOCK, set_name="benv2_14k", variant="tiny",
+                 out=tmp_path / "benv2_14k.json")  # fmt: skip
+    assert not (tmp_path / "benv2_14k.json").exists()
