@@ -23,6 +23,7 @@ for _name in config["variants"]:
             history=f"{_out}/history.csv",
             curve=f"{_out}/loss_curve.png",
         params:
+            csmoe=CSMOE,
             cfg=json.dumps(_bundle, sort_keys=True),
             variant=_name,
             out=lambda wildcards, output: os.path.dirname(output.final),
@@ -35,7 +36,7 @@ for _name in config["variants"]:
         conda:
             ENV
         shell:
-            "{CSMOE} pretrain run --variant {params.variant} --params {params.cfg:q}"
+            "{params.csmoe} pretrain run --variant {params.variant} --params {params.cfg:q}"
             " --store {input.store} --stats {input.stats} --out {params.out}"
             " --state {params.state} > {log} 2>&1"
 
