@@ -30,7 +30,7 @@ for _name in config["variants"]:
             state=f"{_job.settings['state_dir']}/{_name}",
         log:
             f"results/logs/pretrain/{_name}.log",
-        threads: _job.settings["threads"]
+        threads: _job.threads
         resources:
             **_job.resources(),
         conda:

@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.print_launch:
             print("(in-process)")
             return 0
-        return _train(job, paths, cpu, s["threads"] // max(1, nprocs) or 1)
+        return _train(job, paths, cpu, max(1, job.threads // nprocs))
     if s["nodes"] > 1 and not cpu:
         return _launch_nodes(child, s["nodes"], nprocs, args.print_launch)
     return _launch_local(child, nprocs, cpu, s["mixed_precision"], args.print_launch)
