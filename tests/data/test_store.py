@@ -36,12 +36,13 @@ def test_items_have_model_shapes_and_split_sizes(store):
 
 
 def test_train_split_is_normalised_per_band(store):
+    # statistics come from a 1-in-16 pixel subsample, hence the tolerance
     x = _stack(PatchDataset(store, "train"))
     for key in ("s1", "s2"):
         mean = x[key].mean(dim=(0, 2, 3))
         std = x[key].std(dim=(0, 2, 3))
-        torch.testing.assert_close(mean, torch.zeros_like(mean), atol=1e-3, rtol=0)
-        torch.testing.assert_close(std, torch.ones_like(std), atol=1e-3, rtol=0)
+        torch.testing.assert_close(mean, torch.zeros_like(mean), atol=0.02, rtol=0)
+        torch.testing.assert_close(std, torch.ones_like(std), atol=0.02, rtol=0)
 
 
 def test_normalisation_uses_s1_in_db(store):

@@ -13,6 +13,7 @@ if config["data"]["majortom_source"] == "generate":
         wildcard_constraints:
             set=_SETS,
         params:
+            csmoe=CSMOE,
             cfg=params_json("data", "world"),
             seed=config["seed"],
         log:
@@ -20,7 +21,7 @@ if config["data"]["majortom_source"] == "generate":
         conda:
             ENV
         shell:
-            "{CSMOE} data world --cells {input.cells:q} --out {output:q} --seed {params.seed}"
+            "{params.csmoe} data world --cells {input.cells:q} --out {output:q} --seed {params.seed}"
             " --params {params.cfg:q} > {log:q} 2>&1"
 
 
@@ -34,6 +35,7 @@ rule patch_store:
     wildcard_constraints:
         set=_SETS,
     params:
+        csmoe=CSMOE,
         cfg=params_json("data", "extract"),
         seed=config["seed"],
     log:
@@ -42,5 +44,5 @@ rule patch_store:
     conda:
         ENV
     shell:
-        "{CSMOE} data extract --tiles {input.tiles:q} --store {output.store:q}"
+        "{params.csmoe} data extract --tiles {input.tiles:q} --store {output.store:q}"
         " --stats {output.stats:q} --seed {params.seed} --params {params.cfg:q} > {log:q} 2>&1"

@@ -158,7 +158,11 @@ def build_store(
             "patches_dropped": dict(dropped),
             "split": summary["split"],
             "band_stats": summary["band_stats"],
-            "store": {"chunk_patches": layout.chunk_patches, "shard_patches": layout.shard_patches},
+            "store": {
+                "chunk_patches": layout.chunk_patches,
+                "shard_patches": layout.shard_patches,
+                "codec": f"{layout.codec}:{layout.clevel}",
+            },
             "paper": PAPER_REFERENCE,
         }
         write_json(stats_path, stats)

@@ -14,6 +14,10 @@ B07, B8A, B11, B12) as stored (uint16, 0 = nodata), the 20 m bands brought to 10
 neighbour; S1 (VV, VH) converted from linear gamma0 to dB, invalid pixels NaN; and one boolean
 mask per invalid-pixel reason, so extraction can count why it drops a patch.
 
+Values are passed on as stored. Real L2A products of processing baseline 04.00 and later
+(from 25 January 2022) carry a +1000 radiometric offset in their digital numbers; the paper
+does not say it harmonised them, so neither does this reader.
+
 What is an error and what is a counted skip:
 
 - :class:`~csmoe.errors.InputError` (stops the run): a missing or unreadable metadata or part
