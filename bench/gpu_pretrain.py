@@ -145,7 +145,6 @@ def loop_check(job, args, cpu: bool) -> dict:
         "ckpt_every": 1,
         "batch_size": 2 * args.micro_batch,
         "micro_batch_size": args.micro_batch,
-        "val_batch_size": args.micro_batch,
         "patches_per_epoch": None,
         "warmup_epochs": 0.5,
         "num_workers": 0,

@@ -133,3 +133,33 @@ def test_corrupt_band_named(v1_as_v2, tmp_path):
     victim.write_bytes(b"not a tiff")
     with pytest.raises(InputError, match=r"_B08\.tif.*band B08"):
         benv2.load_pairs(root, "all", "test")
+
+
+def test_missing_patch_folder_named(v1_as_v2, tmp_path):
+    root = tmp_path / "copy"
+    shutil.copytree(v1_as_v2, root)
+    victim = next((root / benv2.S1_DIR).glob("*/*"))
+    shutil.rmtree(victim)
+    with pytest.raises(InputError, match=f"patch {victim.name} is missing from the store"):
+        benv2.load_pairs(root, "all", "test")
+
+
+def _first_pair_sum(reader):
+    s1, s2 = reader[0]
+    return float(s1.sum() + s2.sum())
+
+
+def test_lazy_reader_batches_and_forked_workers(lmdb_root):
+    import multiprocessing
+
+    whole = benv2.load_pairs(lmdb_root, "all", "test")
+    reader = benv2.open_pairs(lmdb_root, "all", "test")
+    parts = list(reader.batches(4))
+    assert [len(p.patch_ids) for p in parts] == [4, 2]
+    assert np.array_equal(np.concatenate([p.s2 for p in parts]), whole.s2)
+    assert np.array_equal(np.concatenate([p.labels for p in parts]), whole.labels)
+    # the reader is pickled to the worker, which opens its own LMDB environment
+    expected = _first_pair_sum(reader)
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        assert pool.apply(_first_pair_sum, (reader,)) == expected
+    reader.close()

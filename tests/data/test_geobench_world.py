@@ -76,3 +76,14 @@ def test_task_specs_is_a_geobench_task_specification(tmp_path, cells):
     assert [b.name for b in specs.bands_info] == list(fmt.TASKS["m-SA-crop-type"].stored)
     assert specs.label_type.origin == "geobench.dataset.SegmentationClasses"
     assert specs.label_type.n_classes == 10
+
+
+def test_lazy_task_reader_matches_load_task(tmp_path, cells):
+    from csmoe.data.geobench import open_task
+
+    write_task(cells, tmp_path / fmt.SEG / "m-cashew-plant", "m-cashew-plant", SPEC)
+    whole = load_task(tmp_path, "m-cashew-plant", "train")
+    parts = list(open_task(tmp_path, "m-cashew-plant", "train").batches(4))
+    assert [len(p.sample_names) for p in parts] == [4, 2]
+    assert np.array_equal(np.concatenate([p.labels for p in parts]), whole.labels)
+    assert np.array_equal(np.concatenate([p.s2 for p in parts]), whole.s2)

@@ -47,7 +47,6 @@ def make_job(
         "ckpt_every": 1,
         "batch_size": 8,
         "micro_batch_size": 4,
-        "val_batch_size": 8,
         "lr": 3e-3,
         "warmup_epochs": 0.5,
         "state_dir": str(tmp_path / "state"),

@@ -21,7 +21,6 @@ def _bundle(tmp_path, **settings):
         "ckpt_every": 1,
         "batch_size": 8,
         "micro_batch_size": 4,
-        "val_batch_size": 8,
         "lr": 3e-3,
         "state_dir": str(tmp_path / "state"),
         **settings,

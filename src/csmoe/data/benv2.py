@@ -16,6 +16,8 @@ S1 (VV, VH) in dB as stored.
 from __future__ import annotations
 
 import datetime
+import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -173,24 +175,77 @@ def select(meta, subset: str, split: str):  # -> pd.DataFrame
     return meta[keep].sort_values("patch_id")
 
 
-def load_pairs(
+class PairReader:
+    """One subset/split read pair by pair (BENv2-243k is 168 GB as float32 model inputs).
+
+    The store (LMDB environment or GeoTIFF folders) is opened on first use in each process
+    and left out of pickles, so a reader can be handed to worker processes (prefer spawn or
+    forkserver workers: forking a process that already runs pyarrow threads can deadlock).
+    """
+
+    def __init__(self, root: Path, rows) -> None:  # rows: pd.DataFrame from select()
+        self.root = root
+        self.patch_ids = list(rows["patch_id"])
+        self.s1_names = list(rows["s1_name"])
+        self.labels = np.stack([multi_hot(v, root / METADATA) for v in rows["labels"]])
+        self._store: tuple[int, _LmdbStore | _TiffStore] | None = None
+
+    def _opened(self) -> _LmdbStore | _TiffStore:
+        if self._store is None or self._store[0] != os.getpid():
+            self._store = (os.getpid(), open_store(self.root))
+        return self._store[1]
+
+    def __getstate__(self) -> dict:
+        # picklable for spawned workers: the open store stays behind
+        return {**self.__dict__, "_store": None}
+
+    def __len__(self) -> int:
+        return len(self.patch_ids)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray, np.ndarray]:
+        """Pair ``i`` as (s1 [2,120,120] dB, s2 [10,120,120])."""
+        store = self._opened()
+        s2 = stack_s2(store.s2(self.patch_ids[i]), self.patch_ids[i])
+        s1 = stack_s1(store.s1(self.s1_names[i]), self.s1_names[i])
+        return s1, s2
+
+    def batches(self, size: int) -> Iterator[PairData]:
+        """Consecutive pairs, ``size`` at a time, as :class:`PairData`."""
+        for start in range(0, len(self), size):
+            pairs = [self[i] for i in range(start, min(start + size, len(self)))]
+            yield PairData(
+                np.stack([p[0] for p in pairs]),
+                np.stack([p[1] for p in pairs]),
+                self.labels[start : start + size],
+                self.patch_ids[start : start + size],
+            )
+
+    def close(self) -> None:
+        if self._store is not None and self._store[0] == os.getpid():
+            self._store[1].close()
+        self._store = None
+
+
+def open_pairs(
     root: str | Path, subset: str, split: str, *, include_snow_cloud: bool = False
-) -> PairData:
-    """S1/S2 pairs and labels of ``subset`` / ``split`` from either layout under ``root``."""
+) -> PairReader:
+    """A lazy reader of the S1/S2 pairs of ``subset`` / ``split`` in either layout."""
     root = Path(root)
     rows = select(read_metadata(root, include_snow_cloud=include_snow_cloud), subset, split)
     if rows.empty:
         raise InputError(root / METADATA, f"no patches in subset {subset!r}, split {split!r}")
-    store = open_store(root)
-    s1, s2 = [], []
+    return PairReader(root, rows)
+
+
+def load_pairs(
+    root: str | Path, subset: str, split: str, *, include_snow_cloud: bool = False
+) -> PairData:
+    """All pairs of ``subset`` / ``split`` in memory (see :func:`open_pairs`)."""
+    reader = open_pairs(root, subset, split, include_snow_cloud=include_snow_cloud)
     try:
-        for patch_id, s1_name in zip(rows["patch_id"], rows["s1_name"], strict=True):
-            s2.append(stack_s2(store.s2(patch_id), patch_id))
-            s1.append(stack_s1(store.s1(s1_name), s1_name))
+        return next(reader.batches(len(reader)))
     finally:
-        store.close()
-    labels = np.stack([multi_hot(v, root / METADATA) for v in rows["labels"]])
-    return PairData(np.stack(s1), np.stack(s2), labels, list(rows["patch_id"]))
+        reader.close()
 
 
 def stack_s2(bands: dict[str, np.ndarray], patch_id: str) -> np.ndarray:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,31 +58,56 @@ def read_partition(folder: Path, partition: str = "default") -> dict[str, list[s
     return parts
 
 
-def load_task(root: str | Path, task: str, split: str, *, partition: str = "default") -> TaskData:
-    """Load split ``split`` (train/valid/test) of GEO-Bench task ``task`` under ``root``.
+class TaskReader:
+    """One split of one task, read sample by sample (paper-scale splits do not fit in memory:
+    m-bigearthnet's 20 k training samples are 11.5 GB as float32)."""
+
+    def __init__(self, root: str | Path, task: str, split: str, partition: str = "default"):
+        self.spec = get_task(task)
+        self.folder = task_dir(root, task)
+        if split not in SPLITS:
+            raise InputError(self.folder, f"unknown split {split!r}; use train, valid or test")
+        self.sample_names = list(read_partition(self.folder, partition)[SPLITS[split]])
+        if not self.sample_names:
+            path = self.folder / f"{partition}_partition.json"
+            raise InputError(path, f"split {split!r} is empty")
+
+    def __len__(self) -> int:
+        return len(self.sample_names)
+
+    def __getitem__(self, i: int) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
+        """Sample ``i`` as (s1 [2,H,W] dB or None, s2 [10,H,W], label)."""
+        return read_sample(self.folder / f"{self.sample_names[i]}.hdf5", self.spec)
+
+    def batches(self, size: int) -> Iterator[TaskData]:
+        """Consecutive samples, ``size`` at a time, as :class:`TaskData`."""
+        for start in range(0, len(self), size):
+            samples = [self[i] for i in range(start, min(start + size, len(self)))]
+            yield TaskData(
+                s1=np.stack([s[0] for s in samples]) if self.spec.has_s1 else None,
+                s2=np.stack([s[1] for s in samples]),
+                labels=np.stack([s[2] for s in samples]),
+                kind=self.spec.kind,
+                num_classes=self.spec.num_classes,
+                class_names=list(self.spec.class_names),
+                sample_names=self.sample_names[start : start + size],
+            )
+
+
+def open_task(root: str | Path, task: str, split: str, *, partition: str = "default") -> TaskReader:
+    """A lazy reader of split ``split`` (train/valid/test) of GEO-Bench task ``task``.
 
     Channels are mapped by position (see :class:`~csmoe.data.geobench_format.Task`); the one
     model band a task lacks (B06 in m-brick-kiln) is interpolated between B05 and B07 by
     wavelength rather than left at zero, so a frozen encoder sees a plausible red edge.
     """
-    spec = get_task(task)
-    folder = task_dir(root, task)
-    if split not in SPLITS:
-        raise InputError(folder, f"unknown split {split!r}; use train, valid or test")
-    names = read_partition(folder, partition)[SPLITS[split]]
-    if not names:
-        raise InputError(folder / f"{partition}_partition.json", f"split {split!r} is empty")
-    samples = [read_sample(folder / f"{name}.hdf5", spec) for name in names]
-    s1 = np.stack([s[0] for s in samples]) if spec.has_s1 else None
-    return TaskData(
-        s1=s1,
-        s2=np.stack([s[1] for s in samples]),
-        labels=np.stack([s[2] for s in samples]),
-        kind=spec.kind,
-        num_classes=spec.num_classes,
-        class_names=list(spec.class_names),
-        sample_names=list(names),
-    )
+    return TaskReader(root, task, split, partition)
+
+
+def load_task(root: str | Path, task: str, split: str, *, partition: str = "default") -> TaskData:
+    """The whole split in memory (see :func:`open_task` for what is read and how)."""
+    reader = open_task(root, task, split, partition=partition)
+    return next(reader.batches(len(reader)))
 
 
 def read_sample(path: Path, spec: Task) -> tuple[np.ndarray | None, np.ndarray, np.ndarray]:
@@ -96,7 +122,9 @@ def read_sample(path: Path, spec: Task) -> tuple[np.ndarray | None, np.ndarray, 
         raise InputError(path, f"not a readable HDF5 file: {err}") from err
     with handle:
         try:
-            attrs = safe_loads(ast.literal_eval(handle.attrs["pickle"]))
+            text = handle.attrs["pickle"]  # str(pickle.dumps(...)): a bytes literal as text
+            text = text.decode() if isinstance(text, bytes) else text
+            attrs = safe_loads(ast.literal_eval(text))
         except (KeyError, ValueError, SyntaxError) as err:
             raise InputError(path, f"no readable attrs['pickle'] metadata: {err}") from err
         except Exception as err:  # a corrupt pickle raises anything from UnpicklingError on

@@ -93,7 +93,7 @@ def run_pretraining(
     loop = _Loop(job, plan, accelerator, model, optimizer, scheduler, train_set, val_set)
     with _mlflow_run(job, accelerator.is_main_process, done) as run:
         for row in done.history:
-            run.log_metrics(row, step=int(row["epoch"]))
+            run.log_metrics(_metrics(row), step=int(row["epoch"]))
         while done.epoch < plan.epochs:
             row = loop.epoch(done, state, fingerprint)
             epoch = int(row["epoch"])
@@ -106,7 +106,7 @@ def run_pretraining(
                         run.log_artifact(out_dir / name, "checkpoints")
                 state.save(fingerprint, done, accelerator.unwrap_model(model), optimizer, scheduler)
                 outputs.write_history(out_dir / "history.csv", done.history)
-                run.log_metrics(row, step=epoch)
+                run.log_metrics(_metrics(row), step=epoch)
             accelerator.wait_for_everyone()
         if accelerator.is_main_process:
             _finish(job, state, out_dir, accelerator, model, cfg, norm_stats, done, run)
@@ -235,8 +235,9 @@ class _Loop:
             f"variant {self.job.variant}: loss became NaN/inf at epoch {epoch + 1}, step "
             f"{step + 1} (term sums {terms}). Nothing was saved after the last good state; "
             "earlier checkpoints are intact. Lower pretrain.lr, lengthen "
-            "pretrain.warmup_epochs or set pretrain.grad_clip, then rerun (a changed config "
-            "starts afresh; an unchanged one resumes from the last good state)"
+            "pretrain.warmup_epochs or set pretrain.grad_clip, then rerun: the changed config "
+            "starts afresh (training is deterministic, so an unchanged rerun would resume "
+            "from the last good state and diverge at the same step)"
         )
 
     def _save_mid_epoch(self, done: Progress, sums: Any, state: StateDir, fingerprint: str) -> None:
@@ -263,7 +264,9 @@ class _Loop:
         return {k: (v + carried.get(k, 0.0)) / n for k, v in zip(self.terms, total, strict=True)}
 
     def _validate(self) -> dict[str, float]:
-        """Mean of every loss term on the held-out split, with fixed masks."""
+        """Mean of every loss term on the held-out split, with fixed masks, in micro-batches
+        of the training size: the contrastive negatives come from the batch, so its scale
+        (about log of twice the batch size at chance) then matches the training term."""
         import torch
         from torch.utils.data import default_collate
 
@@ -274,13 +277,18 @@ class _Loop:
         sums = torch.zeros(len(self.terms), device=acc.device)
         with torch.no_grad():
             for chunk, idx in val_chunks(
-                n, s["val_batch_size"], acc.process_index, acc.num_processes
+                n, s["micro_batch_size"], acc.process_index, acc.num_processes
             ):
                 batch = default_collate([self.val_set[i] for i in idx])
                 out = self._forward(model, batch, chunk_seed(self.job.seed, VAL_EPOCH, 0, chunk))
                 sums += torch.stack([out.terms[k].float() for k in self.terms]) * len(idx)
         total = acc.reduce(sums, "sum").tolist()
         return {k: v / n for k, v in zip(self.terms, total, strict=True)}
+
+
+def _metrics(row: dict[str, float]) -> dict[str, float]:
+    """A history row as MLflow metrics (the epoch is the step, not a metric)."""
+    return {k: v for k, v in row.items() if k != "epoch"}
 
 
 class _Quiet:

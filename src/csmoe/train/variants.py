@@ -29,7 +29,6 @@ RUNTIME_KEYS = frozenset(
         "cpu_processes",
         "nodes",
         "mlflow_checkpoints",
-        "val_batch_size",
     }
 )
 
@@ -73,6 +72,12 @@ class PretrainJob:
             [self.model, core, self.seed, self.train_set], sort_keys=True, default=str
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def threads(self) -> int:
+        """CPU threads of the job: ``pretrain.threads``, and at least one per CPU process."""
+        s = self.settings
+        return max(s["threads"], s["cpu_processes"] if s["gpus"] == 0 else 1)
 
     def resources(self) -> dict[str, Any]:
         """Snakemake resources: the local profile's global ``gpu`` budget and the SLURM
