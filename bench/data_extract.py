@@ -58,7 +58,7 @@ def decode_only(root: Path) -> tuple[float, int]:
 
 
 def extract(root: Path, out: Path, workers: int) -> float:
-    params = {"workers": workers, "chunk_patches": 16, "shard_patches": 256, "mix_patches": 1024}
+    params = {"workers": workers, "chunk_patches": 4, "shard_patches": 256, "mix_patches": 1024}
     start = time.perf_counter()
     build_store(root, out / "store.zarr", out / "stats.json", params, seed=0)
     seconds = time.perf_counter() - start

@@ -44,9 +44,9 @@ def h100_images_per_s() -> float:
     return H100_BF16_TFLOPS * 1e12 * UTILISATION / flop_per_image
 
 
-def build(path: Path, n_patches: int, codec: str, clevel: int) -> None:
-    layout = StoreLayout(chunk_patches=16, shard_patches=256, mix_patches=1024, codec=codec,
-                         clevel=clevel)  # fmt: skip
+def build(path: Path, n_patches: int, codec: str, clevel: int, chunk_patches: int = 4) -> None:
+    layout = StoreLayout(chunk_patches=chunk_patches, shard_patches=256, mix_patches=1024,
+                         codec=codec, clevel=clevel)  # fmt: skip
     writer = PatchWriter(path, layout, seed=0)
     rng = np.random.default_rng(0)
     for i in range(-(-n_patches // 4)):
@@ -88,21 +88,22 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=64)
     parser.add_argument("--repeats", type=int, default=2)
     parser.add_argument("--codecs", nargs="+", default=["lz4:5", "zstd:1", "none:0"])
+    parser.add_argument("--chunk-patches", type=int, nargs="+", default=[4, 16])
     args = parser.parse_args()
     need = h100_images_per_s()
     print(f"{args.patches} patches, batch {args.batch}, {os.cpu_count()} CPUs, "
           f"best of {args.repeats} epochs (worker start-up included)")  # fmt: skip
-    print("| store codec | loader | workers | patches/s epoch | patches/s steady "
+    print("| store codec | chunk | loader | workers | patches/s epoch | patches/s steady "
           "| MB/s steady (decompressed) | steady / one H100's need |")  # fmt: skip
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|---|---|")
     patch_mb = (10 * 2 + 2 * 4) * 120 * 120 / 1e6
     with tempfile.TemporaryDirectory() as tmp:
-        for spec in args.codecs:
+        for spec, chunk in [(c, k) for c in args.codecs for k in args.chunk_patches]:
             codec, clevel = spec.split(":")
-            store = Path(tmp) / f"{codec}{clevel}.zarr"
-            build(store, args.patches, codec, int(clevel))
+            store = Path(tmp) / f"{codec}{clevel}_{chunk}.zarr"
+            build(store, args.patches, codec, int(clevel), chunk)
             size = sum(f.stat().st_size for f in store.rglob("*") if f.is_file())
-            label = f"{codec} {clevel} ({args.patches * patch_mb / (size / 1e6):.2f}x)"
+            label = f"{codec} {clevel} ({args.patches * patch_mb / (size / 1e6):.2f}x) | {chunk}"
             runs = [("PatchDataset", 0, lambda s=store: DataLoader(
                 PatchDataset(s, "train"), batch_size=args.batch, shuffle=True))]  # fmt: skip
             runs += [("make_loader", w, lambda s=store, w=w: make_loader(
@@ -110,7 +111,7 @@ def main() -> None:
             for name, workers, factory in runs:
                 epoch, steady = epoch_rate(factory, args.repeats)
                 print(f"| {label} | {name} | {workers} | {epoch:.0f} | {steady:.0f} | "
-                      f"{steady * patch_mb:.0f} | {steady / need:.2f} |")  # fmt: skip
+                      f"{steady * patch_mb:.0f} | {steady / need:.2f} |", flush=True)  # fmt: skip
     print(f"\nH100 at CSMoE p16: {need:.0f} images/s = 989 TFLOP/s x {UTILISATION:.0%} / "
           f"(3 x 2 x {GMAC_FORWARD_P16} GMAC)")  # fmt: skip
 

@@ -137,3 +137,11 @@ def test_row_outside_part_file_is_an_error(world):
     pairs, _ = pair_tiles(world)
     with pytest.raises(InputError, match="parquet_row 9 outside"):
         next(iter_raw_tiles(pairs))
+
+
+def test_part_file_without_one_row_per_row_group_is_an_error(world):
+    path = world / "S1RTC" / PART
+    pq.write_table(pq.read_table(path), path)  # all rows in one row group
+    pairs, _ = pair_tiles(world)
+    with pytest.raises(InputError, match="row group 0 holds 3 rows, not 1"):
+        list(iter_raw_tiles(pairs))

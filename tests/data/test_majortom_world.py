@@ -104,12 +104,12 @@ def test_injected_defects_become_counted_problems(tmp_path):
     assert (meta["nodata"] == 1.0).sum() == 1 and (meta["nodata"] > 0).sum() == 3
 
 
-def test_same_seed_same_bytes(tmp_path):
-    spec = WorldSpec(tile_px=128, rows_per_part=8, seed=5)
-    for name in ("a", "b"):
-        write_world(make_cells(3), tmp_path / name, spec)
-    part = "S1RTC/images/part_00000.parquet"
-    assert pq.read_table(tmp_path / "a" / part).equals(pq.read_table(tmp_path / "b" / part))
+def test_same_seed_same_bytes_whatever_the_workers(tmp_path):
+    spec = WorldSpec(tile_px=128, rows_per_part=2, seed=5)
+    for name, workers in (("a", 0), ("b", 2)):
+        write_world(make_cells(3), tmp_path / name, spec, workers)
+    for part in ("S1RTC/images/part_00001.parquet", "S2L2A/metadata.parquet"):
+        assert pq.read_table(tmp_path / "a" / part).equals(pq.read_table(tmp_path / "b" / part))
 
 
 def test_select_tiles_keeps_every_stratum():

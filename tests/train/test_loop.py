@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import shutil
+
 import pytest
 import torch
 from pretrain_fixtures import make_job, make_store
@@ -134,6 +136,14 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, store, monkeypatch):
     failed, finished = sorted(_mlflow_runs("killed"), key=lambda r: r.info.status)
     assert (failed.info.status, finished.info.status) == ("FAILED", "FINISHED")
     assert finished.data.tags["resumed_from_run"] == failed.info.run_id
+
+    # Snakemake deletes the outputs of a job it reruns: a finished state republishes them
+    shutil.rmtree(tmp_path / "b" / "out")
+    again = _train(job, store, tmp_path / "b" / "out")
+    assert again == resumed
+    c = _weights(tmp_path / "b/out/final.safetensors")
+    assert all(torch.equal(a[k], c[k]) for k in a)
+    assert (tmp_path / "b/out/ckpt_epoch1.safetensors").exists()
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, store, monkeypatch):

@@ -54,6 +54,10 @@ def test_default_config_has_several_checkpoints_and_cpu_resources():
     job = resolve_variant(variant_bundle(load_config(), "csmoe_p16"))
     assert len(job.ckpt_epochs) >= 2
     assert job.resources() == {"gpu": 0, "nodes": 1}
+    assert job.threads == 1
+    bundle = variant_bundle(load_config(), "csmoe_p16")
+    bundle["pretrain"] = {**bundle["pretrain"], "cpu_processes": 2}
+    assert resolve_variant(bundle).threads == 2  # one thread per CPU process at least
     assert job.model["img_size"] == 224
 
 

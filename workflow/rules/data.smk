@@ -18,6 +18,7 @@ if config["data"]["majortom_source"] == "generate":
             seed=config["seed"],
         log:
             "results/logs/data/world_{set}.log",
+        threads: max(1, config["data"]["world"]["workers"])
         conda:
             ENV
         shell:

@@ -23,19 +23,20 @@ for _name in config["variants"]:
             history=f"{_out}/history.csv",
             curve=f"{_out}/loss_curve.png",
         params:
+            csmoe=CSMOE,
             cfg=json.dumps(_bundle, sort_keys=True),
             variant=_name,
             out=lambda wildcards, output: os.path.dirname(output.final),
             state=f"{_job.settings['state_dir']}/{_name}",
         log:
             f"results/logs/pretrain/{_name}.log",
-        threads: _job.settings["threads"]
+        threads: _job.threads
         resources:
             **_job.resources(),
         conda:
             ENV
         shell:
-            "{CSMOE} pretrain run --variant {params.variant} --params {params.cfg:q}"
+            "{params.csmoe} pretrain run --variant {params.variant} --params {params.cfg:q}"
             " --store {input.store} --stats {input.stats} --out {params.out}"
             " --state {params.state} > {log} 2>&1"
 

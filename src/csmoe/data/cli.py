@@ -42,7 +42,8 @@ def _world(args: argparse.Namespace) -> None:
         picked = select_tiles(cells, params.get("max_tiles"), args.seed)
         start = time.perf_counter()
         with atomic_path(out, is_dir=True) as tmp:
-            summary = write_world(picked, tmp, WorldSpec.from_params(params, args.seed))
+            spec = WorldSpec.from_params(params, args.seed)
+            summary = write_world(picked, tmp, spec, int(params.get("workers", 0)))
         seconds = time.perf_counter() - start
         run.log_metrics(
             {

@@ -14,6 +14,7 @@ processes while the main process streams the part files and writes the store.
 
 from __future__ import annotations
 
+import functools
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -32,6 +33,7 @@ from csmoe.data.majortom import (
     iter_raw_tiles,
     pair_tiles,
 )
+from csmoe.data.parallel import imap_ordered
 from csmoe.errors import InputError
 from csmoe.log import get_logger, progress
 
@@ -63,7 +65,10 @@ def _blocks(array: np.ndarray, n: int, p: int) -> np.ndarray:
 
 
 def cut_patches(tile: Tile, patch_px: int = PATCH_PX) -> Patches:
-    """All whole, fully valid ``patch_px`` patches of ``tile``, with drop counts by reason."""
+    """All whole, fully valid ``patch_px`` patches of ``tile``, with drop counts by reason.
+
+    Tiles are square (the reader checks), so the grid is n×n with n = size // patch_px.
+    """
     height, width = tile.s2.shape[-2:]
     n = min(height, width) // patch_px
     partial = -(-height // patch_px) * -(-width // patch_px) - n * n
@@ -98,20 +103,8 @@ def iter_patches(
     (in a stable order whatever ``workers`` is, so the store does not depend on it)."""
     pairs, unpaired = pair_tiles(root)
     skips = Counter({k: v for k, v in unpaired.items() if v})
-    raw = iter_raw_tiles(pairs)
-    if workers <= 0:
-        results: Iterator[Patches | TileSkip] = (process_tile(r, patch_px) for r in raw)
-        return len(pairs), skips, results
-    return len(pairs), skips, _pooled(raw, patch_px, workers)
-
-
-def _pooled(raw: Iterator[RawTile], patch_px: int, workers: int) -> Iterator[Patches | TileSkip]:
-    import functools
-    import multiprocessing
-
-    # fork is cheap and keeps the loaded modules; chunksize>1 amortises pickling overhead
-    with multiprocessing.get_context("fork").Pool(workers) as pool:
-        yield from pool.imap(functools.partial(process_tile, patch_px=patch_px), raw, 4)
+    work = functools.partial(process_tile, patch_px=patch_px)
+    return len(pairs), skips, imap_ordered(work, iter_raw_tiles(pairs), workers)
 
 
 def build_store(
@@ -123,11 +116,14 @@ def build_store(
 ) -> dict[str, Any]:
     """Extract every paired tile of ``root`` into ``store_path`` and write ``stats_path``.
 
-    Both outputs appear only when everything succeeded (the store is built in a temporary
-    sibling and renamed; stats.json is written last, inside the same guard).
+    Both outputs appear only when everything succeeded: each is built under a temporary
+    sibling name, the store is renamed into place first, then stats.json; any failure before
+    that removes both temporaries.
     """
+    import json
+
     from csmoe.data.store import PatchWriter, StoreLayout
-    from csmoe.io import atomic_path, write_json
+    from csmoe.io import atomic_path
 
     patch_px = int(params.get("patch_px", PATCH_PX))
     layout = StoreLayout.from_params(params, patch_px)
@@ -136,7 +132,7 @@ def build_store(
         raise InputError(root, "no S1/S2 pair found")
     dropped: Counter = Counter({r: 0 for r in DROP_REASONS})
     tiles_used = 0
-    with atomic_path(store_path, is_dir=True) as tmp:
+    with atomic_path(stats_path) as stats_tmp, atomic_path(store_path, is_dir=True) as tmp:
         writer = PatchWriter(tmp, layout, seed=seed)
         for result in progress(results, total=n_tiles, desc="extract tiles", logger=log):
             if isinstance(result, TileSkip):
@@ -165,5 +161,5 @@ def build_store(
             },
             "paper": PAPER_REFERENCE,
         }
-        write_json(stats_path, stats)
+        stats_tmp.write_text(json.dumps(stats, indent=2, sort_keys=True) + "\n")
     return stats

@@ -40,6 +40,7 @@ from csmoe.data.bands import (
     size_at,
 )
 from csmoe.data.majortom import METADATA_COLUMNS
+from csmoe.data.parallel import imap_ordered
 from csmoe.data.scenes import Scene, cell_seed, render_scene
 from csmoe.errors import InputError
 from csmoe.log import get_logger, progress
@@ -240,9 +241,57 @@ def _pick_defects(n: int, spec: WorldSpec, rng: np.random.Generator) -> list[str
     return labels
 
 
-def write_world(cells: pd.DataFrame, out_dir: str | Path, spec: WorldSpec) -> dict[str, Any]:
+def render_tile(
+    cell: dict[str, Any], index: int, defect: str | None, spec: WorldSpec
+) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """One cell as Major TOM rows: product → (image row, metadata row without its location in
+    the part files). Pure, so that tiles can be rendered in worker processes."""
+    seed = cell_seed(cell["grid_cell"], spec.seed)
+    scene = render_scene(
+        cell["centre_lat"], cell["centre_lon"], cell["climate"], int(cell["landcover"]),
+        spec.tile_px, seed,
+    )  # fmt: skip
+    tile_rng = np.random.default_rng(seed + 1)
+    crs = utm_crs(scene.lat, scene.lon)
+    west, north = _tile_origin(scene.lat, scene.lon, crs, spec.tile_px)
+    when = datetime(YEAR, 1, 1, 10, 30, tzinfo=UTC) + timedelta(days=scene.doy - 1)
+    extent = spec.tile_px * PIXEL_M
+    out = {}
+    for product, arrays in (
+        ("S2L2A", s2_row(scene, defect, tile_rng)),
+        ("S1RTC", s1_row(scene, defect, tile_rng)),
+    ):
+        nodata = S2_NODATA if product == "S2L2A" else S1_NODATA
+        image = {"product_id": _product_id(product, when, crs, index)}
+        image["grid_cell"], image["timestamp"] = cell["grid_cell"], when
+        for name, array in arrays.items():
+            fill = None if name == "cloud_mask" else nodata
+            image[name] = encode_geotiff(array, crs, west, north, extent / array.shape[0], fill)
+        image["thumbnail"] = (_thumbnail_s2 if product == "S2L2A" else _thumbnail_s1)(arrays)
+        meta = {
+            **{k: cell[k] for k in ("grid_cell", "grid_row_u", "grid_col_r")},
+            "product_id": image["product_id"],
+            "timestamp": when,
+            "cloud_cover": 0.0,
+            "nodata": _nodata_fraction(arrays, product),
+            "centre_lat": float(cell["centre_lat"]),
+            "centre_lon": float(cell["centre_lon"]),
+            "crs": crs,
+        }
+        out[product] = (image, meta)
+    return out
+
+
+def _render_star(args: tuple[dict[str, Any], int, str | None, WorldSpec]) -> dict[str, Any]:
+    return render_tile(*args)
+
+
+def write_world(
+    cells: pd.DataFrame, out_dir: str | Path, spec: WorldSpec, workers: int = 0
+) -> dict[str, Any]:
     """Render and write every cell of ``cells`` under ``out_dir`` (which must be a fresh
-    folder; callers wrap it in :func:`csmoe.io.atomic_path`). Returns counts for logging."""
+    folder; callers wrap it in :func:`csmoe.io.atomic_path`), rendering in ``workers``
+    processes (0: in this one; same files either way). Returns counts for logging."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -261,47 +310,15 @@ def write_world(cells: pd.DataFrame, out_dir: str | Path, spec: WorldSpec) -> di
                 pq.write_table(pa.Table.from_pylist(rows), name, row_group_size=1)
                 rows.clear()
 
-    for i, cell in enumerate(
-        progress(cells.to_dict("records"), total=len(cells), desc="world tiles")
-    ):
+    jobs = [(cell, i, defects[i], spec) for i, cell in enumerate(cells.to_dict("records"))]
+    tiles = imap_ordered(_render_star, jobs, workers)
+    for i, tile in enumerate(progress(tiles, total=len(jobs), desc="world tiles")):
         part, row = divmod(i, spec.rows_per_part)
-        seed = cell_seed(cell["grid_cell"], spec.seed)
-        scene = render_scene(
-            cell["centre_lat"], cell["centre_lon"], cell["climate"], int(cell["landcover"]),
-            spec.tile_px, seed,
-        )  # fmt: skip
-        tile_rng = np.random.default_rng(seed + 1)
-        crs = utm_crs(scene.lat, scene.lon)
-        west, north = _tile_origin(scene.lat, scene.lon, crs, spec.tile_px)
-        when = datetime(YEAR, 1, 1, 10, 30, tzinfo=UTC) + timedelta(days=scene.doy - 1)
-        for product, arrays in (
-            ("S2L2A", s2_row(scene, defects[i], tile_rng)),
-            ("S1RTC", s1_row(scene, defects[i], tile_rng)),
-        ):
+        for product, (image, meta) in tile.items():
             meta_rows, image_rows = products[product]
-            extent = spec.tile_px * PIXEL_M
-            nodata = S2_NODATA if product == "S2L2A" else S1_NODATA
-            image = {"product_id": _product_id(product, when, crs, i)}
-            image["grid_cell"], image["timestamp"] = cell["grid_cell"], when
-            for name, array in arrays.items():
-                fill = None if name == "cloud_mask" else nodata
-                image[name] = encode_geotiff(array, crs, west, north, extent / array.shape[0], fill)
-            image["thumbnail"] = (_thumbnail_s2 if product == "S2L2A" else _thumbnail_s1)(arrays)
             image_rows.append(image)
-            meta_rows.append(
-                {
-                    **{k: cell[k] for k in ("grid_cell", "grid_row_u", "grid_col_r")},
-                    "product_id": image["product_id"],
-                    "timestamp": when,
-                    "cloud_cover": 0.0,
-                    "nodata": _nodata_fraction(arrays, product),
-                    "centre_lat": float(cell["centre_lat"]),
-                    "centre_lon": float(cell["centre_lon"]),
-                    "crs": crs,
-                    "parquet_url": f"images/part_{part:05d}.parquet",
-                    "parquet_row": row,
-                }
-            )
+            location = {"parquet_url": f"images/part_{part:05d}.parquet", "parquet_row": row}
+            meta_rows.append({**meta, **location})
         if row == spec.rows_per_part - 1:
             flush(part)
     flush(len(cells) // spec.rows_per_part)

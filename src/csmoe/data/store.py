@@ -16,9 +16,11 @@ Why this shape:
   statistics change without rewriting the store.
 - **Chunks along the patch axis only** (``chunk_patches`` whole patches, all bands): one chunk
   is one contiguous, independently compressed unit of a batch, so a batched read decompresses
-  exactly the patches it returns and nothing else. **Shards** of ``shard_patches`` patches
-  group chunks into one file each (a million patches make ~4 k files, not a million), and a
-  shard is written in one go, never rewritten.
+  exactly the patches it returns and nothing else. Small chunks (4 patches by default) keep
+  random access (:class:`PatchDataset`, which decodes a whole chunk per item) cheap; bigger
+  ones read contiguous runs a little faster (bench/README.md). **Shards** of
+  ``shard_patches`` patches group chunks into one file each (a million patches make ~4 k
+  files, not a million), and a shard is written in one go, never rewritten.
 - **Blosc lz4 with (bit)shuffle** by default: the store is read every epoch, so decode speed
   wins over size. S1 (float32 dB with speckle) barely compresses with any codec, which
   caps the total ratio near 1.4 whatever the codec; zstd gains on S2 only and decodes slower
@@ -34,9 +36,10 @@ Why this shape:
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -44,6 +47,9 @@ from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_in
 
 from csmoe.data.bands import S1_MODEL_BANDS, S2_MODEL_BANDS
 from csmoe.errors import ConfigError, InputError
+
+if TYPE_CHECKING:
+    from csmoe.data.extract import Patches
 
 SPLITS = {"train": 0, "val": 1}
 STATS_STRIDE = 4
@@ -53,7 +59,7 @@ FORMAT = "csmoe-patches/1"
 @dataclass(frozen=True)
 class StoreLayout:
     patch_px: int = 120
-    chunk_patches: int = 16
+    chunk_patches: int = 4
     shard_patches: int = 256
     mix_patches: int = 2048
     codec: str = "lz4"
@@ -115,8 +121,8 @@ class PatchWriter:
         self.means: list[np.ndarray] = []
         self.variances: list[np.ndarray] = []
 
-    def add(self, patches: Any) -> None:
-        """Queue the patches of one tile (a :class:`csmoe.data.extract.Patches`)."""
+    def add(self, patches: Patches) -> None:
+        """Queue the patches of one tile."""
         k = len(patches.s2)
         if k == 0:
             return
@@ -297,8 +303,8 @@ class ChunkBatches(IterableDataset):
     """Batches ``{"s1": [B,2,p,p], "s2": [B,10,p,p]}`` built from whole-chunk reads.
 
     Each epoch the chunks are put in a seeded random order and dealt out to ranks
-    (``world_size``, for multi-GPU) and DataLoader workers; each worker reads ``mix_chunks``
-    chunks at a time, keeps the patches of its split, shuffles them and cuts batches. Reads
+    (``world_size``, for multi-GPU) and DataLoader workers; each worker reads ``mix_patches``
+    worth of chunks at a time, keeps the patches of its split, shuffles them and cuts batches. Reads
     never decode a patch they do not return (other than the other split's, 5 % of train reads).
     """
 
@@ -310,14 +316,15 @@ class ChunkBatches(IterableDataset):
         *,
         shuffle: bool = True,
         seed: int = 0,
-        mix_chunks: int = 4,
+        mix_patches: int = 256,
         drop_last: bool = False,
         rank: int = 0,
         world_size: int = 1,
     ) -> None:
         self.reader = _StoreReader(store, split)
         self.batch_size, self.shuffle, self.seed = batch_size, shuffle, seed
-        self.mix_chunks, self.drop_last = mix_chunks, drop_last
+        self.mix_chunks = max(1, mix_patches // self.reader.chunk_patches)
+        self.drop_last = drop_last
         self.rank, self.world_size = rank, world_size
         self.epoch = 0
 
@@ -333,7 +340,7 @@ class ChunkBatches(IterableDataset):
         workers, worker = (info.num_workers, info.id) if info else (1, 0)
         return chunks[self.rank * workers + worker :: self.world_size * workers]
 
-    def __iter__(self):
+    def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         reader, cp = self.reader, self.reader.chunk_patches
         arrays = reader.arrays()
         info = get_worker_info()

@@ -85,7 +85,7 @@ def _run(args: argparse.Namespace) -> int:
         if args.print_launch:
             print("(in-process)")
             return 0
-        return _train(job, paths, cpu, s["threads"] // max(1, nprocs) or 1)
+        return _train(job, paths, cpu, max(1, job.threads // nprocs))
     if s["nodes"] > 1 and not cpu:
         return _launch_nodes(child, s["nodes"], nprocs, args.print_launch)
     return _launch_local(child, nprocs, cpu, s["mixed_precision"], args.print_launch)
@@ -95,17 +95,17 @@ def _launch_local(child: list[str], nprocs: int, cpu: bool, mixed_precision: str
     """``accelerate launch`` on this machine, on leased GPUs (or CPU processes)."""
     from csmoe.train.launch import CHILD_ENV, check_devices, free_port, launch_command, lease_gpus
 
-    available = 0 if cpu else _gpu_count()
-    check_devices(nprocs, cpu, available)
     cmd = launch_command(
         child,
         num_processes=nprocs,
         mixed_precision="no" if cpu else mixed_precision,
         port=free_port(),
     )
-    if dry:
+    if dry:  # also on a login node without GPUs
         print(shlex.join(cmd))
         return 0
+    available = 0 if cpu else _gpu_count()
+    check_devices(nprocs, cpu, available)
     with lease_gpus(0 if cpu else nprocs, available) as visible:
         env = {**os.environ, CHILD_ENV: "1"}
         if visible is not None:

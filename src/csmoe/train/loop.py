@@ -235,8 +235,9 @@ class _Loop:
             f"variant {self.job.variant}: loss became NaN/inf at epoch {epoch + 1}, step "
             f"{step + 1} (term sums {terms}). Nothing was saved after the last good state; "
             "earlier checkpoints are intact. Lower pretrain.lr, lengthen "
-            "pretrain.warmup_epochs or set pretrain.grad_clip, then rerun (a changed config "
-            "starts afresh; an unchanged one resumes from the last good state)"
+            "pretrain.warmup_epochs or set pretrain.grad_clip, then rerun: the changed config "
+            "starts afresh (training is deterministic, so an unchanged rerun would resume "
+            "from the last good state and diverge at the same step)"
         )
 
     def _save_mid_epoch(self, done: Progress, sums: Any, state: StateDir, fingerprint: str) -> None:

@@ -73,6 +73,12 @@ class PretrainJob:
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
+    @property
+    def threads(self) -> int:
+        """CPU threads of the job: ``pretrain.threads``, and at least one per CPU process."""
+        s = self.settings
+        return max(s["threads"], s["cpu_processes"] if s["gpus"] == 0 else 1)
+
     def resources(self) -> dict[str, Any]:
         """Snakemake resources: the local profile's global ``gpu`` budget and the SLURM
         executor plugin's GPU request. One node: ``gpu=N`` (sbatch ``--gpus=N --nodes=1``).
