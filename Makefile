@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 CORES  ?= 2
-TARGET ?= results/table2.csv
+TARGET ?=   # empty: the config's `targets` (every table and figure)
 # rules call the `csmoe` command: make the venv's one the one on PATH
 export PATH := $(abspath $(BIN)):$(PATH)
 

@@ -7,8 +7,9 @@ rule table1:
     log:
         "results/logs/models/table1.log",
     params:
+        csmoe=CSMOE,
         cfg=params_json("models"),
     conda:
         ENV
     shell:
-        "{CSMOE} models table1 --params {params.cfg:q} --output {output} > {log} 2>&1"
+        "{params.csmoe} models table1 --params {params.cfg:q} --output {output} > {log} 2>&1"
