@@ -46,15 +46,10 @@ def test_encode_strategies_and_maps_match_the_model():
     torch.manual_seed(0)
     model = build_model(ModelConfig.from_dict(TINY)).eval()
     images = np.random.default_rng(0).normal(size=(5, 10, 8, 8)).astype(np.float32)
+    batches = [{"s2": images[i : i + 2]} for i in range(0, 5, 2)]
     out = encode(
-        model,
-        STATS,
-        images,
-        "s2",
-        strategies=["cls", "avg_all", "cls_norm_proj"],
-        layers=[0, 1],
-        batch_size=2,
-    )
+        model, STATS, batches, 5, strategies=["cls", "avg_all", "cls_norm_proj"], layers=[0, 1]
+    )["s2"]
     assert out["cls"].shape == (5, 16) and out["cls_norm_proj"].shape == (5, 8)
     assert np.allclose(np.linalg.norm(out["cls_norm_proj"], axis=1), 1, atol=1e-5)
     assert out["maps"].shape == (5, 2, 16, 4, 4) and out["maps"].dtype == np.float16
@@ -66,6 +61,17 @@ def test_encode_strategies_and_maps_match_the_model():
     assert np.allclose(
         out["maps"][:, 1, :, 2, 3], ref.hidden[0][:, 1 + 2 * 4 + 3].numpy(), atol=1e-2
     )
+
+
+def test_encode_checks_the_announced_count():
+    model = build_model(ModelConfig.from_dict(TINY)).eval()
+    images = np.zeros((3, 10, 8, 8), np.float32)
+    with pytest.raises(InputError, match="3 samples read, 4 announced"):
+        encode(model, STATS, [{"s2": images}], 4, strategies=["cls"], where="split")
+    with pytest.raises(InputError, match="more than the 2 samples"):
+        encode(model, STATS, [{"s2": images}], 2, strategies=["cls"], where="split")
+    with pytest.raises(InputError, match="no images"):
+        encode(model, STATS, [], 0, strategies=["cls"], where="split")
 
 
 def test_cache_reuses_and_invalidates(tmp_path):

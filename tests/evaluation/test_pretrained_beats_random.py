@@ -44,10 +44,12 @@ def _pretrain(model, data, stats, steps=120, batch=64):
 
 
 def _scores(model, stats, splits):
-    feats = {
-        s: {m: encode(model, stats, d[m], m, strategies=["cls"])["cls"] for m in ("s1", "s2")}
-        for s, d in splits.items()
-    }
+    feats = {}
+    for s, d in splits.items():
+        out = encode(
+            model, stats, [{"s1": d["s1"], "s2": d["s2"]}], len(d["s1"]), strategies=["cls"]
+        )
+        feats[s] = {m: f["cls"] for m, f in out.items()}
     cfg = LinearConfig(epochs=100, batch_size=64, lr=1e-2)
     kwargs = dict(seed=0, absent_policy="keep", where="scenes")
     # few labels (40 scenes, 5 per class on average), averaged over 3 disjoint draws

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +24,7 @@ from csmoe.log import get_logger, progress
 log = get_logger(__name__)
 
 # bump when the way features are computed changes: old caches are then ignored
-FEATURE_VERSION = 1
+FEATURE_VERSION = 2
 
 
 def file_digest(path: str | Path, chunk: int = 2**22) -> str:
@@ -36,14 +36,19 @@ def file_digest(path: str | Path, chunk: int = 2**22) -> str:
     return h.hexdigest()
 
 
-def array_digest(*arrays: np.ndarray) -> str:
-    """Cheap fingerprint of the input data (shape, dtype and a strided sample of values)."""
-    h = hashlib.sha256()
+def reader_digest(reader: Any, names: Sequence[str], *arrays: np.ndarray, n: int = 32) -> str:
+    """Fingerprint of a lazily read split without reading all of it: its sample names in
+    order, ``arrays`` (e.g. labels held in memory) and the full content of ``n`` evenly
+    spaced samples (``reader[i]``: a tuple of arrays, or None for a missing modality)."""
+    h = hashlib.sha256(json.dumps(list(names)).encode())
     for a in arrays:
         a = np.ascontiguousarray(a)
-        h.update(repr((a.shape, a.dtype.str)).encode())
-        flat = a.reshape(-1)
-        h.update(flat[:: max(1, flat.size // 65536)].tobytes())
+        h.update(repr((a.shape, a.dtype.str)).encode() + a.tobytes())
+    for i in np.unique(np.linspace(0, len(reader) - 1, min(n, len(reader))).astype(int)):
+        for a in reader[int(i)]:
+            if a is not None:
+                a = np.ascontiguousarray(a)
+                h.update(repr((a.shape, a.dtype.str)).encode() + a.tobytes())
     return h.hexdigest()[:16]
 
 
@@ -70,45 +75,93 @@ def normalise(x: np.ndarray, norm_stats: dict[str, Any], modality: str, where: s
 def encode(
     model: Any,
     norm_stats: dict[str, Any],
-    images: np.ndarray,
-    modality: str,
+    batches: Iterable[Mapping[str, np.ndarray]],
+    n: int,
     *,
     strategies: Sequence[str] = (),
     layers: Sequence[int] = (),
-    batch_size: int = 64,
     where: str = "input",
-) -> dict[str, np.ndarray]:
-    """Pooled features per strategy ([N, D] float32) and, with ``layers``, the token maps of
-    those layers as ``maps`` [N, L, D, g, g] (float16: halves the cache, ample for a probe)."""
+    total_batches: int | None = None,
+) -> dict[str, dict[str, np.ndarray]]:
+    """Frozen features of ``n`` samples streamed as ``batches`` ({modality: [B, C, H, W]}).
+
+    Per modality: pooled features per strategy ([n, D] float32) and, with ``layers``, the
+    token maps of those layers as ``maps`` [n, L, D, g, g] (float16: halves the cache, ample
+    for a probe). Only one batch of pixels is held at a time and the outputs are allocated
+    once at their final size, so the peak memory is the features plus one batch (a paper-scale
+    split's pixels never are in memory). Several modalities of one batch (S1 and S2 of a pair)
+    are encoded from a single read.
+    """
     import torch
 
     from csmoe.evaluation.strategies import pool
     from csmoe.models.inputs import fit_to_model
 
-    if len(images) == 0:
+    if n == 0:
         raise InputError(where, "no images to encode")
     cfg = model.cfg
     device = next(model.parameters()).device
-    outs: dict[str, list[np.ndarray]] = {s: [] for s in strategies}
-    maps: list[np.ndarray] = []
-    starts = range(0, len(images), batch_size)
+    result: dict[str, dict[str, np.ndarray]] = {}
+    done = 0
     with torch.inference_mode():
-        for start in progress(starts, desc=f"encode {where}", total=len(starts), logger=log):
-            batch = normalise(images[start : start + batch_size], norm_stats, modality, where)
-            x = torch.as_tensor(batch, dtype=torch.float32, device=device)
-            out = model.encode(fit_to_model(x, cfg.img_size), modality, layers=tuple(layers))
-            for s in strategies:
-                outs[s].append(pool(out, s).float().cpu().numpy())
-            if layers:
-                g = out.grid
-                stacked = torch.stack([h[:, 1:] for h in out.hidden], dim=1)  # [B, L, N, D]
-                b, n_layers, _, d = stacked.shape
-                grid = stacked.transpose(2, 3).reshape(b, n_layers, d, g, g)
-                maps.append(grid.to(torch.float16).cpu().numpy())
-    result = {s: np.concatenate(v) for s, v in outs.items()}
-    if layers:
-        result["maps"] = np.concatenate(maps)
+        for batch in progress(batches, desc=f"encode {where}", total=total_batches, logger=log):
+            size = 0
+            for modality, images in batch.items():
+                size = len(images)
+                if done + size > n:
+                    raise InputError(where, f"more than the {n} samples announced")
+                x = normalise(images, norm_stats, modality, where)
+                x = torch.as_tensor(x, dtype=torch.float32, device=device)
+                out = model.encode(fit_to_model(x, cfg.img_size), modality, layers=tuple(layers))
+                parts = {s: pool(out, s).float() for s in strategies}
+                if layers:
+                    g = out.grid
+                    stacked = torch.stack([h[:, 1:] for h in out.hidden], dim=1)  # [B, L, N, D]
+                    b, n_layers, _, d = stacked.shape
+                    parts["maps"] = stacked.transpose(2, 3).reshape(b, n_layers, d, g, g).half()
+                dest = result.setdefault(modality, {})
+                for name, part in parts.items():
+                    value = part.cpu().numpy()
+                    if name not in dest:
+                        dest[name] = np.empty((n, *value.shape[1:]), value.dtype)
+                    dest[name][done : done + size] = value
+            done += size
+    if done != n:
+        raise InputError(where, f"{done} samples read, {n} announced")
     return result
+
+
+def encode_reader(
+    model: Any,
+    norm_stats: dict[str, Any],
+    reader: Any,
+    modalities: Sequence[str],
+    *,
+    batch_size: int,
+    strategies: Sequence[str] = (),
+    layers: Sequence[int] = (),
+    where: str = "input",
+) -> tuple[dict[str, dict[str, np.ndarray]], np.ndarray]:
+    """:func:`encode` a lazy split (``open_task`` / ``open_pairs``) read ``batch_size``
+    samples at a time, in one pass for all ``modalities``; also returns its labels."""
+    labels: list[np.ndarray] = []
+
+    def batches() -> Iterator[dict[str, np.ndarray]]:
+        for batch in reader.batches(batch_size):
+            labels.append(batch.labels)
+            yield {m: getattr(batch, m) for m in modalities}
+
+    feats = encode(
+        model,
+        norm_stats,
+        batches(),
+        len(reader),
+        strategies=strategies,
+        layers=layers,
+        where=where,
+        total_batches=-(-len(reader) // batch_size),
+    )
+    return feats, np.concatenate(labels)
 
 
 def cached(

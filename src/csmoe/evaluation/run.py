@@ -141,20 +141,19 @@ def probe_task(
 ) -> list[Path]:
     """Probe ``ckpt`` on ``task``: one JSON per [CLS] strategy (classification) or
     ``upernet.json`` + ``upernet_examples.npz`` (segmentation) in ``out_dir``."""
-    from csmoe.data.geobench import load_task
-    from csmoe.evaluation.features import array_digest, cached, default_layers, encode
+    from csmoe.data.geobench import open_task
+    from csmoe.evaluation.features import cached, default_layers, encode_reader, reader_digest
 
     torch_threads(params)
     out_dir = Path(out_dir)
     if task not in params.get("tasks", {}):
         raise ConfigError(f"evaluation.tasks has no entry for {task!r}")
     modality = params["tasks"][task].get("modality", "s2")
-    data = {s: load_task(geobench_root, task, s) for s in SPLITS}
-    kind = data["train"].kind
-    images = {s: getattr(d, modality) for s, d in data.items()}
-    if any(v is None for v in images.values()):
+    readers = {s: open_task(geobench_root, task, s) for s in SPLITS}
+    spec = readers["train"].spec
+    if modality == "s1" and not spec.has_s1:
         raise ConfigError(f"task {task!r} has no {modality} images; change evaluation.tasks")
-    segmentation = kind == "segmentation"
+    segmentation = spec.kind == "segmentation"
     up = params.get("upernet", {})
     strategies = [] if segmentation else list(params["strategies"])
     layers = []
@@ -163,27 +162,30 @@ def probe_task(
         layers = up.get("layers") or default_layers(ckpt.model.depth, n_levels)
 
     def features(split: str) -> dict[str, np.ndarray]:
+        """Features and labels of ``split``, streamed from its files once, then cached."""
+        reader = readers[split]
+
+        def compute() -> dict[str, np.ndarray]:
+            feats, labels = encode_reader(
+                ckpt.model,
+                ckpt.norm_stats,
+                reader,
+                [modality],
+                batch_size=int(params.get("feature_batch_size", 64)),
+                strategies=strategies,
+                layers=layers,
+                where=f"{task}/{split}",
+            )
+            return {**feats[modality], "labels": labels}
+
         key = {
             "checkpoint_sha256": ckpt.digest,
             "modality": modality,
             "strategies": strategies,
             "layers": layers,
-            "data": array_digest(images[split]),
+            "data": reader_digest(reader, reader.sample_names),
         }
-        return cached(
-            out_dir / "cache" / f"{split}.npz",
-            key,
-            lambda: encode(
-                ckpt.model,
-                ckpt.norm_stats,
-                images[split],
-                modality,
-                strategies=strategies,
-                layers=layers,
-                batch_size=int(params.get("feature_batch_size", 64)),
-                where=f"{task}/{split}",
-            ),
-        )
+        return cached(out_dir / "cache" / f"{split}.npz", key, compute)
 
     feats = {s: features(s) for s in SPLITS}
     job = _Job(
@@ -192,24 +194,23 @@ def probe_task(
             "variant": variant,
             "epoch": epoch,
             "task": task,
-            "kind": kind,
-            "metric": METRICS[kind],
+            "kind": spec.kind,
+            "metric": METRICS[spec.kind],
             "modality": modality,
-            "num_classes": data["train"].num_classes,
-            "class_names": data["train"].class_names,
-            "n": {s: len(d.labels) for s, d in data.items()},
+            "num_classes": spec.num_classes,
+            "class_names": list(spec.class_names),
+            "n": {s: len(r) for s, r in readers.items()},
             **ckpt.provenance(),
         },
-        labels={s: d.labels for s, d in data.items()},
+        labels={s: f["labels"] for s, f in feats.items()},
         where=f"{geobench_root}/{task}",
         out_dir=out_dir,
         seed=seed,
         device=ckpt.device,
     )
     if segmentation:
-        return [
-            _segmentation(job, {s: f["maps"] for s, f in feats.items()}, layers, data["test"].s2)
-        ]
+        maps = {s: f["maps"] for s, f in feats.items()}
+        return [_segmentation(job, maps, layers, readers["test"])]
     return [_linear(job, {sp: f[s] for sp, f in feats.items()}, s) for s in strategies]
 
 
@@ -231,9 +232,9 @@ def _linear(job: _Job, feats: dict[str, np.ndarray], strategy: str) -> Path:
     return job.record(strategy, {"linear": vars(cfg)}, result)
 
 
-def _segmentation(
-    job: _Job, maps: dict[str, np.ndarray], layers: list[int], test_s2: np.ndarray
-) -> Path:
+def _segmentation(job: _Job, maps: dict[str, np.ndarray], layers: list[int], test: Any) -> Path:
+    """UPerNet on the frozen maps (held in memory: the head trains on them for many epochs);
+    ``test`` is the lazy test split, read again only for the scenes of Fig. 8."""
     from csmoe.evaluation.upernet_probe import UPerNetConfig, probe
 
     up = job.params.get("upernet", {})
@@ -251,6 +252,7 @@ def _segmentation(
         device=job.device,
     )
     n = len(examples)
+    rgb = np.stack([test[i][1] for i in range(n)])
     # model S2 order is B02, B03, B04, ...: true colour is bands 2, 1, 0
     with atomic_path(job.out_dir / "upernet_examples.npz") as tmp, open(tmp, "wb") as handle:
         np.savez_compressed(
@@ -258,7 +260,7 @@ def _segmentation(
             variant=base["variant"],
             task=base["task"],
             num_classes=base["num_classes"],
-            rgb=test_s2[:n, [2, 1, 0]].transpose(0, 2, 3, 1),
+            rgb=rgb[:, [2, 1, 0]].transpose(0, 2, 3, 1),
             truth=job.labels["test"][:n],
             prediction=examples,
         )
@@ -276,9 +278,8 @@ def cbir_set(
 ) -> Path:
     """Uni- and cross-modal retrieval on one BigEarthNet-v2 set: validation queries, test
     archive, top-k label-set precision / recall / F1 for S1→S1, S2→S2, S1→S2, S2→S1."""
-    from csmoe.data.benv2 import load_pairs
+    from csmoe.data.benv2 import open_pairs
     from csmoe.evaluation.cbir import evaluate_pairs
-    from csmoe.evaluation.features import array_digest, cached, encode
     from csmoe.tracking import stage_run
 
     torch_threads(params)
@@ -288,32 +289,8 @@ def cbir_set(
         raise ConfigError(f"evaluation.cbir.sets has no set {set_name!r} (have {sorted(sets)})")
     strategy, k = cb.get("strategy", "cls"), int(cb.get("k", 10))
     out = Path(out)
-    feats: dict[str, dict[str, np.ndarray]] = {}
-    labels: dict[str, np.ndarray] = {}
-    for split in ("validation", "test"):
-        pairs = load_pairs(benv2_root, sets[set_name], split)
-        labels[split] = pairs.labels
-        feats[split] = {}
-        for modality in ("s1", "s2"):
-            images = getattr(pairs, modality)
-            key = {
-                "checkpoint_sha256": ckpt.digest,
-                "strategy": strategy,
-                "data": array_digest(images),
-            }
-            feats[split][modality] = cached(
-                out.parent / "cache" / f"{set_name}_{split}_{modality}.npz",
-                key,
-                lambda images=images, modality=modality, split=split: encode(
-                    ckpt.model,
-                    ckpt.norm_stats,
-                    images,
-                    modality,
-                    strategies=[strategy],
-                    batch_size=int(params.get("feature_batch_size", 64)),
-                    where=f"{set_name}/{split}/{modality}",
-                ),
-            )[strategy]
+    readers = {s: open_pairs(benv2_root, sets[set_name], s) for s in ("validation", "test")}
+    labels = {s: r.labels for s, r in readers.items()}
     if len(labels["test"]) <= k:
         raise InputError(
             benv2_root,
@@ -321,6 +298,19 @@ def cbir_set(
             "whole archive for every query (a score that cannot tell models apart); "
             "lower evaluation.cbir.k or use a larger set",
         )
+    feats = {}
+    for split, reader in readers.items():
+        try:
+            feats[split] = _pair_features(
+                ckpt,
+                reader,
+                strategy,
+                batch_size=int(params.get("feature_batch_size", 64)),
+                cache=out.parent / "cache" / f"{set_name}_{split}.npz",
+                where=f"{set_name}/{split}",
+            )
+        finally:
+            reader.close()
     results = evaluate_pairs(feats, labels, k, device=ckpt.device)
     settings = {"cbir": {"k": k, "strategy": strategy, "subset": sets[set_name]}}
     tags = {"variant": variant, "set": set_name, "strategy": strategy, "epoch": "final"}
@@ -342,3 +332,30 @@ def cbir_set(
         run.log_artifact(out)
     log.info("%s %s F1: %s", variant, set_name, {p: round(r["f1"], 2) for p, r in results.items()})
     return out
+
+
+def _pair_features(
+    ckpt: Checkpoint, reader: Any, strategy: str, *, batch_size: int, cache: Path, where: str
+) -> dict[str, np.ndarray]:
+    """S1 and S2 features of a lazy BigEarthNet-v2 split (``open_pairs``), cached: both
+    modalities of a pair come from one read, so the split is read once."""
+    from csmoe.evaluation.features import cached, encode_reader, reader_digest
+
+    def compute() -> dict[str, np.ndarray]:
+        feats, _ = encode_reader(
+            ckpt.model,
+            ckpt.norm_stats,
+            reader,
+            ["s1", "s2"],
+            batch_size=batch_size,
+            strategies=[strategy],
+            where=where,
+        )
+        return {m: f[strategy] for m, f in feats.items()}
+
+    key = {
+        "checkpoint_sha256": ckpt.digest,
+        "strategy": strategy,
+        "data": reader_digest(reader, reader.patch_ids, reader.labels),
+    }
+    return cached(cache, key, compute)
