@@ -8,7 +8,7 @@ from pretrain_fixtures import make_job, make_store
 from safetensors.torch import load_file
 
 from csmoe import tracking
-from csmoe.errors import InputError
+from csmoe.errors import ConfigError, InputError
 from csmoe.models import build_model
 from csmoe.models.checkpoint import load
 from csmoe.models.config import ModelConfig
@@ -195,6 +195,17 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, store, monk
     saved = torch.load(tmp_path / "state" / "state.pt", weights_only=True)
     assert saved["progress"]["epoch"] == 1
     assert all(torch.isfinite(v).all() for v in saved["model"].values())
+
+
+def test_chunk_state_past_the_epoch_length_is_refused(tmp_path, store):
+    # another process or worker count can shorten a chunks epoch below the saved position
+    job = make_job(tmp_path, "relayout", loader="chunks")
+    model = build_model(ModelConfig.from_dict(job.model))
+    opt = torch.optim.AdamW(loop_module._param_groups(model, 0.05))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    StateDir(job.settings["state_dir"]).save(job.fingerprint(), Progress(0, 99), model, opt, sched)
+    with pytest.raises(ConfigError, match=r"step 99 of epoch 1.*process and worker counts"):
+        _train(job, store, tmp_path / "out")
 
 
 def test_state_from_another_architecture_is_refused(tmp_path):

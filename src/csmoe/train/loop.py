@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from csmoe.errors import CsmoeError
+from csmoe.errors import ConfigError, CsmoeError
 from csmoe.log import get_logger, progress
 from csmoe.train import outputs
 from csmoe.train.data import ChunkFeed
@@ -114,6 +114,14 @@ def run_pretraining(
     if payload is not None:
         done = state.restore(payload, accelerator.unwrap_model(model), optimizer, scheduler)
         log.info("resuming %s at epoch %d step %d", job.variant, done.epoch + 1, done.step)
+        if done.step >= plan.steps_per_epoch:  # only a chunks run resumed on another layout
+            raise ConfigError(
+                f"variant {job.variant}: the saved state is at step {done.step} of epoch "
+                f"{done.epoch + 1}, but with {accelerator.num_processes} process(es) and "
+                f"{s['num_workers']} loader worker(s) an epoch of pretrain.loader chunks has "
+                f"{plan.steps_per_epoch} steps; resume with the process and worker counts "
+                "the run was started with"
+            )
     if not accelerator.is_main_process:
         done.sums = {}  # the saved partial sums already hold every process's share
     loop = _Loop(job, plan, accelerator, model, optimizer, scheduler, train_set, val_set, feed)
