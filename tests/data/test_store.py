@@ -84,6 +84,21 @@ def test_ranks_split_the_chunks(store):
     assert sum(n) == len(PatchDataset(store, "train")) and min(n) > 0
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_full_batches_are_what_each_rank_yields(store, workers):
+    # the pretraining loop sizes its epochs on this count: it must match the reads exactly
+    for epoch in (0, 1):
+        counts = []
+        for rank in (0, 1):
+            loader = make_loader(store, "train", 3, workers, seed=5, rank=rank, world_size=2,
+                                 drop_last=True)  # fmt: skip
+            loader.dataset.set_epoch(epoch)
+            counts.append(sum(1 for _ in loader))
+        data = ChunkBatches(store, "train", 3, seed=5, world_size=2)
+        data.set_epoch(epoch)
+        assert data.full_batches(workers).tolist() == counts
+
+
 def test_bad_store_and_split(tmp_path, store):
     with pytest.raises(InputError, match="patch store not found"):
         PatchDataset(tmp_path / "absent.zarr")

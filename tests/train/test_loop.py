@@ -8,12 +8,12 @@ from pretrain_fixtures import make_job, make_store
 from safetensors.torch import load_file
 
 from csmoe import tracking
-from csmoe.errors import InputError
+from csmoe.errors import ConfigError, InputError
 from csmoe.models import build_model
 from csmoe.models.checkpoint import load
 from csmoe.models.config import ModelConfig
 from csmoe.train import loop as loop_module
-from csmoe.train.data import open_store
+from csmoe.train.data import ChunkFeed, open_store
 from csmoe.train.loop import TrainingDiverged, run_pretraining
 from csmoe.train.state import Progress, StateDir
 
@@ -101,15 +101,42 @@ def test_loss_decreases_and_checkpoints_load_into_the_encoder(tmp_path, store):
     assert run.data.metrics["val_loss"] == pytest.approx(val[-1])
 
 
+def test_chunk_loader_trains_and_loss_decreases(tmp_path, store):
+    job = make_job(tmp_path, "chunks", epochs=4, loader="chunks", num_workers=1)
+    history = _train(job, store, tmp_path / "out")
+    assert history[-1]["val_loss"] < history[0]["val_loss"]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert (tmp_path / "out" / "final.safetensors").exists()
+
+
+def test_chunk_feed_deals_disjoint_chunks_of_equal_length(store):
+    train = store[0]
+    micro, epochs = 2, 3
+    feeds = [ChunkFeed(train, micro, 0, rank, 2, 0) for rank in (0, 1)]
+    steps = feeds[0].batches_per_epoch(epochs)
+    assert steps == feeds[1].batches_per_epoch(epochs) > 0  # every rank agrees
+    for epoch in range(epochs):
+        seen = []
+        for feed in feeds:
+            batches = list(feed.epoch(epoch))
+            assert len(batches) >= steps and all(len(b["s2"]) == micro for b in batches)
+            # a patch by its content: the normalised S2 values of one pixel row
+            seen.append({tuple(x[0, 0, :4].tolist()) for b in batches for x in b["s2"]})
+        assert seen[0] and seen[1] and not seen[0] & seen[1]
+    skipped = list(feeds[0].epoch(1, skip=2))
+    assert torch.equal(skipped[0]["s2"], list(feeds[0].epoch(1))[2]["s2"])
+
+
 def _weights(path):
     return load_file(str(path))
 
 
-def test_killed_run_resumes_to_the_same_weights(tmp_path, store, monkeypatch):
-    whole = make_job(tmp_path / "a", "whole", state_every_steps=1)
+@pytest.mark.parametrize("loader", ["patches", "chunks"])
+def test_killed_run_resumes_to_the_same_weights(tmp_path, store, monkeypatch, loader):
+    whole = make_job(tmp_path / "a", f"whole_{loader}", state_every_steps=1, loader=loader)
     ref = _train(whole, store, tmp_path / "a" / "out")
 
-    job = make_job(tmp_path / "b", "killed", state_every_steps=1)
+    job = make_job(tmp_path / "b", f"killed_{loader}", state_every_steps=1, loader=loader)
     original = loop_module._Loop._train_step
 
     def killed(self, epoch, step, *args):
@@ -133,7 +160,7 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, store, monkeypatch):
     for got, want in zip(resumed, ref, strict=True):
         assert got["train_loss"] == pytest.approx(want["train_loss"], rel=1e-5)
         assert got["val_loss"] == pytest.approx(want["val_loss"], rel=1e-6)
-    failed, finished = sorted(_mlflow_runs("killed"), key=lambda r: r.info.status)
+    failed, finished = sorted(_mlflow_runs(f"killed_{loader}"), key=lambda r: r.info.status)
     assert (failed.info.status, finished.info.status) == ("FAILED", "FINISHED")
     assert finished.data.tags["resumed_from_run"] == failed.info.run_id
 
@@ -168,6 +195,17 @@ def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, store, monk
     saved = torch.load(tmp_path / "state" / "state.pt", weights_only=True)
     assert saved["progress"]["epoch"] == 1
     assert all(torch.isfinite(v).all() for v in saved["model"].values())
+
+
+def test_chunk_state_past_the_epoch_length_is_refused(tmp_path, store):
+    # another process or worker count can shorten a chunks epoch below the saved position
+    job = make_job(tmp_path, "relayout", loader="chunks")
+    model = build_model(ModelConfig.from_dict(job.model))
+    opt = torch.optim.AdamW(loop_module._param_groups(model, 0.05))
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    StateDir(job.settings["state_dir"]).save(job.fingerprint(), Progress(0, 99), model, opt, sched)
+    with pytest.raises(ConfigError, match=r"step 99 of epoch 1.*process and worker counts"):
+        _train(job, store, tmp_path / "out")
 
 
 def test_state_from_another_architecture_is_refused(tmp_path):

@@ -70,6 +70,20 @@ def test_two_cpu_processes_match_one_with_the_same_global_batch(tmp_path):
         assert h1[column].to_numpy() == pytest.approx(h2[column].to_numpy(), rel=1e-4)
 
 
+def test_two_cpu_processes_with_the_chunk_loader_finish(tmp_path):
+    # ranks read disjoint chunks (test_loop) and must agree on the epoch length, else one
+    # waits forever in a collective: the timeout is the deadlock check
+    pytest.importorskip("csmoe.data.store", reason="the patch store comes with the data stage")
+    store, stats = make_store(tmp_path / "patches", tiles=4)
+    two = _bundle(tmp_path / "two", cpu_processes=2, loader="chunks", epochs=2, ckpt_every=2)
+    env = {**os.environ, "PYTHONPATH": str(REPO_ROOT / "src"), "OMP_NUM_THREADS": "1"}
+    cmd = [sys.executable, "-m", "csmoe.cli", *_args(tmp_path, two, store, stats, "two"), "--cpu"]
+    done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-3000:]
+    history = pd.read_csv(tmp_path / "two" / "history.csv")
+    assert history["epoch"].tolist() == [1, 2] and history["train_loss"].notna().all()
+
+
 def test_print_launch_shows_the_accelerate_command(tmp_path, capsys):
     bundle = _bundle(tmp_path, cpu_processes=3)
     assert main([*_args(tmp_path, bundle), "--cpu", "--print-launch"]) == 0

@@ -331,14 +331,34 @@ class ChunkBatches(IterableDataset):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def _my_chunks(self) -> np.ndarray:
+    def _epoch_chunks(self) -> np.ndarray:
+        """This epoch's chunk order, before it is dealt to ranks and workers."""
         n_chunks = -(-self.reader.n_total // self.reader.chunk_patches)
-        chunks = np.arange(n_chunks)
-        if self.shuffle:
-            chunks = np.random.default_rng([self.seed, self.epoch]).permutation(n_chunks)
+        if not self.shuffle:
+            return np.arange(n_chunks)
+        return np.random.default_rng([self.seed, self.epoch]).permutation(n_chunks)
+
+    def _my_chunks(self) -> np.ndarray:
         info = get_worker_info()
         workers, worker = (info.num_workers, info.id) if info else (1, 0)
-        return chunks[self.rank * workers + worker :: self.world_size * workers]
+        return self._epoch_chunks()[self.rank * workers + worker :: self.world_size * workers]
+
+    def full_batches(self, workers: int) -> np.ndarray:
+        """Full batches each rank yields this epoch with ``workers`` DataLoader workers
+        (0: read in the main process), ``[world_size]``. Known without reading any pixel
+        (split mask + chunk order), so every rank can agree on an epoch length that none
+        runs out of. A worker's leftovers carry across its reads, so it yields
+        ``floor(its patches / batch_size)`` full batches (plus one partial unless
+        ``drop_last``)."""
+        cp, n = self.reader.chunk_patches, self.reader.n_total
+        per_chunk = np.add.reduceat(self.reader.in_split.astype(np.int64), np.arange(0, n, cp))
+        slots = self.world_size * max(workers, 1)
+        order = self._epoch_chunks()
+        per_slot = np.bincount(
+            np.arange(len(order)) % slots, weights=per_chunk[order], minlength=slots
+        )
+        full = per_slot.astype(np.int64) // self.batch_size
+        return full.reshape(self.world_size, -1).sum(axis=1)
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         reader, cp = self.reader, self.reader.chunk_patches

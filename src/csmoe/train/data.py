@@ -1,9 +1,10 @@
-"""Open a variant's patch store for training, turning every way it can be broken into one
-clear error that names the file and what to do."""
+"""The training data of a variant: its patch store opened with one clear error for every way
+it can be broken, and the whole-chunk feed of ``pretrain.loader: chunks``."""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,3 +38,55 @@ def open_store(store: Path, stats: Path) -> tuple[Any, Any, dict[str, Any]]:
             store, f"patch store unreadable ({type(err).__name__}: {err}); {rebuild}"
         ) from err
     return train, val, norm_stats
+
+
+class ChunkFeed:
+    """Training micro-batches for ``pretrain.loader: chunks``: whole-chunk reads
+    (:func:`csmoe.data.store.make_loader`), the chunks of each epoch dealt to the processes.
+
+    ``patches`` mode gathers every micro-batch patch by patch from one global order, so the
+    weights do not depend on the number of processes; it decodes a whole store chunk per
+    patch (~330 patches/s per core, bench/README.md "Data"), far below the ~6,500 images/s
+    an H100 consumes at p16. Here each process reads its own chunks, several times faster
+    per core and scaling with ``num_workers``; the price is that which patches meet in a
+    micro-batch depends on the number of processes and workers.
+    """
+
+    def __init__(
+        self, train_set: Any, micro_batch: int, seed: int, rank: int, world_size: int, workers: int
+    ) -> None:
+        from csmoe.data.store import make_loader
+
+        self.workers = workers
+        self.loader = make_loader(
+            train_set.reader.path,
+            "train",
+            micro_batch,
+            workers,
+            seed=seed,
+            rank=rank,
+            world_size=world_size,
+            drop_last=True,
+        )
+
+    def batches_per_epoch(self, epochs: int) -> int:
+        """Full micro-batches that *every* process gets in *every* epoch: the same number on
+        all ranks (computed from the split mask and the seeded chunk order, no reads), so no
+        rank waits in a collective for one that ran out of data. The rest is dropped."""
+        dataset = self.loader.dataset
+        counts = []
+        for epoch in range(epochs):
+            dataset.set_epoch(epoch)
+            counts.append(int(dataset.full_batches(self.workers).min()))
+        return min(counts)
+
+    def epoch(self, epoch: int, skip: int = 0) -> Iterator[Any]:
+        """This process's micro-batches of ``epoch``, after the first ``skip``. The order is
+        a function of (seed, epoch, processes, workers), so a resumed run skips exactly what
+        the interrupted one consumed (by reading it: a chunk's patches are mixed with those
+        of the chunks read with it, so there is no cheaper way to the same position)."""
+        self.loader.dataset.set_epoch(epoch)
+        batches = iter(self.loader)
+        for _ in range(skip):
+            next(batches)
+        return batches

@@ -3,8 +3,26 @@ resumable state, checkpoints every ``ckpt_every`` epochs, MLflow per epoch.
 
 One optimizer step consumes one global batch. Each micro-batch draws its masks from a
 generator seeded by (seed, epoch, step, chunk), and the data order is a function of
-(seed, epoch): the trained weights do not depend on the number of processes (with the same
-micro-batch size, which also fixes the contrastive negatives) nor on interruptions.
+(seed, epoch), so the trained weights never depend on interruptions.
+
+Two ways to feed the steps (``pretrain.loader``):
+
+- ``patches`` (default): one global patch order per epoch, cut into micro-batches, each
+  process gathering its own through :class:`~csmoe.data.store.PatchDataset`. The weights do
+  not depend on the number of processes either (with the same micro-batch size, which also
+  fixes the contrastive negatives): 1 and N processes agree to float tolerance. Random
+  access decodes a store chunk per patch (~330 patches/s per core): right for the tiny
+  default config and for checking that a multi-GPU set-up trains what one process does.
+- ``chunks``: each process reads whole chunks of the seeded per-epoch chunk order dealt to
+  it (:class:`~csmoe.train.data.ChunkFeed`), several times faster per core and scaling with
+  ``num_workers``: what paper scale needs (~6,500 images/s per H100 at p16). Which patches
+  share a micro-batch then depends on the number of processes and workers, so 1 vs N
+  processes is not bitwise equal. At paper scale that costs nothing that matters: every
+  epoch still visits each rank's patches once in a seeded order, batches still mix many
+  chunks (tiles), and the schedule, global batch and step count are the same; results
+  differ as runs with another seed do. Each epoch runs the number of steps that every rank
+  can fill, dropping the remainder (< one micro-batch per rank and worker, plus the rank
+  imbalance of the validation hold-out).
 """
 
 from __future__ import annotations
@@ -16,9 +34,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from csmoe.errors import CsmoeError
+from csmoe.errors import ConfigError, CsmoeError
 from csmoe.log import get_logger, progress
 from csmoe.train import outputs
+from csmoe.train.data import ChunkFeed
 from csmoe.train.plan import (
     StepPlan,
     chunk_seed,
@@ -66,8 +85,15 @@ def run_pretraining(
     accelerator = Accelerator(
         cpu=not use_cuda, mixed_precision=s["mixed_precision"] if use_cuda else "no"
     )
+    n_train, feed = len(train_set), None
+    if s["loader"] == "chunks":
+        micro, procs = s["micro_batch_size"], accelerator.num_processes
+        feed = ChunkFeed(
+            train_set, micro, job.seed, accelerator.process_index, procs, s["num_workers"]
+        )
+        n_train = feed.batches_per_epoch(s["epochs"]) * micro * procs
     plan = plan_steps(
-        min(len(train_set), s["patches_per_epoch"] or len(train_set)),
+        min(n_train, s["patches_per_epoch"] or n_train),
         global_batch=s["batch_size"],
         micro_batch=s["micro_batch_size"],
         num_processes=accelerator.num_processes,
@@ -88,9 +114,17 @@ def run_pretraining(
     if payload is not None:
         done = state.restore(payload, accelerator.unwrap_model(model), optimizer, scheduler)
         log.info("resuming %s at epoch %d step %d", job.variant, done.epoch + 1, done.step)
+        if done.step >= plan.steps_per_epoch:  # only a chunks run resumed on another layout
+            raise ConfigError(
+                f"variant {job.variant}: the saved state is at step {done.step} of epoch "
+                f"{done.epoch + 1}, but with {accelerator.num_processes} process(es) and "
+                f"{s['num_workers']} loader worker(s) an epoch of pretrain.loader chunks has "
+                f"{plan.steps_per_epoch} steps; resume with the process and worker counts "
+                "the run was started with"
+            )
     if not accelerator.is_main_process:
         done.sums = {}  # the saved partial sums already hold every process's share
-    loop = _Loop(job, plan, accelerator, model, optimizer, scheduler, train_set, val_set)
+    loop = _Loop(job, plan, accelerator, model, optimizer, scheduler, train_set, val_set, feed)
     with _mlflow_run(job, accelerator.is_main_process, done) as run:
         for row in done.history:
             run.log_metrics(_metrics(row), step=int(row["epoch"]))
@@ -128,10 +162,11 @@ class _Loop:
         scheduler: Any,
         train_set: Any,
         val_set: Any,
+        feed: ChunkFeed | None,
     ) -> None:
         self.job, self.plan, self.acc = job, plan, accelerator
         self.model, self.optimizer, self.scheduler = model, optimizer, scheduler
-        self.train_set, self.val_set = train_set, val_set
+        self.train_set, self.val_set, self.feed = train_set, val_set, feed
         self.img_size = job.model["img_size"]
         self.terms: list[str] = []  # loss term names, fixed at the first forward pass
 
@@ -141,9 +176,12 @@ class _Loop:
 
         s, plan, acc = self.job.settings, self.plan, self.acc
         epoch, start = done.epoch, done.step
-        order = epoch_order(len(self.train_set), self.job.seed, epoch)
-        micro = rank_micro_batches(order, plan, acc.process_index, start)
-        batches = self._batches([m.indices for m in micro], s["num_workers"])
+        if self.feed is not None:
+            batches = self.feed.epoch(epoch, skip=start * plan.accum)
+        else:
+            order = epoch_order(len(self.train_set), self.job.seed, epoch)
+            micro = rank_micro_batches(order, plan, acc.process_index, start)
+            batches = self._batches([m.indices for m in micro], s["num_workers"])
         if acc.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(acc.device)
         self.model.train()
@@ -155,7 +193,7 @@ class _Loop:
             logger=log if acc.is_main_process else _QUIET,
         )
         for step in steps:
-            step_sums = self._train_step(epoch, step, micro, batches, start)
+            step_sums = self._train_step(epoch, step, batches)
             sums = step_sums if sums is None else sums + step_sums
             done.step = step + 1
             every = s["state_every_steps"]
@@ -199,25 +237,22 @@ class _Loop:
             self.terms = sorted(out.terms)
         return out
 
-    def _train_step(
-        self, epoch: int, step: int, micro: list[Any], batches: Iterator[Any], start: int
-    ) -> Any:
-        """One optimizer step over this process's ``accum`` micro-batches; returns the
-        sample-weighted sums of the loss terms."""
+    def _train_step(self, epoch: int, step: int, batches: Iterator[Any]) -> Any:
+        """One optimizer step over this process's ``accum`` micro-batches (all full: the
+        plan drops incomplete ones); returns the sample-weighted sums of the loss terms."""
         import torch
 
         plan, acc, seed = self.plan, self.acc, self.job.seed
         sums = None
         for a in range(plan.accum):
-            mb = micro[(step - start) * plan.accum + a]
+            chunk = acc.process_index * plan.accum + a  # as in rank_micro_batches
             batch = next(batches)
             last = a == plan.accum - 1
             with contextlib.nullcontext() if last else acc.no_sync(self.model):
-                out = self._forward(self.model, batch, chunk_seed(seed, epoch, step, mb.chunk))
+                out = self._forward(self.model, batch, chunk_seed(seed, epoch, step, chunk))
                 acc.backward(out.loss / plan.accum)
-            part = torch.stack([out.terms[k].detach().float() for k in self.terms]) * len(
-                mb.indices
-            )
+            part = torch.stack([out.terms[k].detach().float() for k in self.terms])
+            part = part * plan.micro_batch
             sums = part if sums is None else sums + part
         clip = self.job.settings["grad_clip"]
         norm = acc.clip_grad_norm_(self.model.parameters(), clip if clip else math.inf)
