@@ -53,12 +53,20 @@ def _expected(args: argparse.Namespace) -> tuple[dict[str, Any] | None, int]:
     return resolve_variant(bundle).model, int(bundle.get("seed", 0))
 
 
-def _probe(args: argparse.Namespace) -> int:
-    from csmoe.evaluation.run import load_checked, probe_task, resolve_device
+def _checkpoint(args: argparse.Namespace) -> tuple[dict[str, Any], Any, int]:
+    """The evaluation settings, the checkpoint checked against the variant's config, the seed."""
+    from csmoe.evaluation.run import load_checked, resolve_device
 
     expected, seed = _expected(args)
     params = resolve_params(args)
     ckpt = load_checked(args.checkpoint, expected, resolve_device(params.get("device", "auto")))
+    return params, ckpt, seed
+
+
+def _probe(args: argparse.Namespace) -> int:
+    from csmoe.evaluation.run import probe_task
+
+    params, ckpt, seed = _checkpoint(args)
     for task in args.tasks:  # one process per checkpoint: startup and loading paid once
         probe_task(
             params=params,
@@ -74,11 +82,9 @@ def _probe(args: argparse.Namespace) -> int:
 
 
 def _cbir(args: argparse.Namespace) -> int:
-    from csmoe.evaluation.run import cbir_set, load_checked, resolve_device
+    from csmoe.evaluation.run import cbir_set
 
-    expected, _ = _expected(args)
-    params = resolve_params(args)
-    ckpt = load_checked(args.checkpoint, expected, resolve_device(params.get("device", "auto")))
+    params, ckpt, _ = _checkpoint(args)
     for set_name in args.sets:
         cbir_set(
             params=params,
