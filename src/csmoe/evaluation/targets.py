@@ -25,6 +25,8 @@ class EvalPlan:
     table5_variant: str
     sweep_variant: str
     table4_epochs: dict[str, str]
+    knn_ks: list[int]
+    comparisons: list[tuple[str, str]]
 
     def table4_epoch(self, variant: str) -> str:
         """The checkpoint Table IV (and Figs. 6-8) use for ``variant``: final by default."""
@@ -42,15 +44,36 @@ class EvalPlan:
             for t in (self.tasks if tasks is None else tasks)
         ]
 
+    def knn_results(self, variant: str, epoch: int | str) -> list[str]:
+        """kNN result files of ``variant`` at ``epoch``: every classification task and k."""
+        return [
+            f"results/probe/{variant}/{epoch}/{t}/knn{k}.json"
+            for t in self.cls_tasks
+            for k in self.knn_ks
+        ]
+
+    def cbir_results(self, variant: str) -> list[str]:
+        return [f"results/cbir/{variant}/{s}.json" for s in self.cbir_sets]
+
     def probe_outputs(self, variant: str = "{variant}", epoch: str = "{epoch}") -> list[str]:
         """Everything one probe job writes for one checkpoint (Snakemake wildcards by
-        default): every strategy of every classification task, UPerNet results and
-        examples of every segmentation task."""
+        default): every strategy and kNN of every classification task, UPerNet results and
+        examples of every segmentation task, each result with its per-sample ``.npz``."""
         root = f"results/probe/{variant}/{epoch}"
+        heads = [*self.strategies, *(f"knn{k}" for k in self.knn_ks)]
         return [
-            *(f"{root}/{t}/{s}.json" for t in self.cls_tasks for s in self.strategies),
-            *(f"{root}/{t}/upernet{x}" for t in self.seg_tasks for x in (".json", "_examples.npz")),
+            *(f"{root}/{t}/{h}{x}" for t in self.cls_tasks for h in heads for x in RESULT),
+            *(f"{root}/{t}/upernet{x}" for t in self.seg_tasks for x in (*RESULT, "_examples.npz")),
         ]
+
+
+# a result file and its per-sample results (csmoe.evaluation.bootstrap)
+RESULT = (".json", ".npz")
+
+
+def with_samples(results: list[str]) -> list[str]:
+    """Result JSON files and the per-sample ``.npz`` beside each."""
+    return [p for r in results for p in (r, r.removesuffix(".json") + ".npz")]
 
 
 def eval_plan(config: dict[str, Any]) -> EvalPlan:
@@ -73,17 +96,18 @@ def eval_plan(config: dict[str, Any]) -> EvalPlan:
         table5_variant=ev["table5_variant"] or (table4[0] if table4 else ""),
         sweep_variant=ev["sweep_variant"] or (table4[0] if table4 else ""),
         table4_epochs={k: str(v) for k, v in ev["table4_epochs"].items()},
+        knn_ks=[int(k) for k in ev["knn"]["k"]],
+        comparisons=[(c["a"], c["b"]) for c in config["report"]["comparisons"]],
     )
-    unknown = sorted(
-        {*plan.table4_variants, *plan.cbir_variants, plan.table5_variant, plan.sweep_variant}
-        - set(variants)
-    )
+    named = {*plan.table4_variants, *plan.cbir_variants, plan.table5_variant, plan.sweep_variant}
+    unknown = sorted((named | {v for pair in plan.comparisons for v in pair}) - set(variants))
     if unknown:
-        raise ConfigError(f"evaluation names variants {unknown} that config['variants'] lacks")
-    if plan.strategy not in plan.strategies:
         raise ConfigError(
-            f"evaluation.strategy {plan.strategy!r} must be one of evaluation.strategies"
+            f"evaluation / report.comparisons name variants {unknown} that config['variants'] lacks"
         )
+    for key, value in (("strategy", plan.strategy), ("knn.strategy", ev["knn"]["strategy"])):
+        if value not in plan.strategies:
+            raise ConfigError(f"evaluation.{key} {value!r} must be one of evaluation.strategies")
     return plan
 
 
