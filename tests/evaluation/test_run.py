@@ -61,7 +61,8 @@ def test_linear_probe_writes_one_record_per_strategy(tmp_path, geobench_root, ra
     assert record["test"] == pytest.approx(np.mean(record["test_seeds"]))
     assert record["test_std"] == pytest.approx(np.std(record["test_seeds"], ddof=1))
     assert record["test_ci_low"] <= record["test"] <= record["test_ci_high"]
-    assert record["bootstrap"]["resamples"] == 200 and record["bootstrap"]["key"] == "m-eurosat"
+    assert record["settings"]["bootstrap"]["resamples"] == 200
+    assert record["bootstrap"] == {"key": "m-eurosat", "n": 8, "undefined": 0}
     # the interval comes from the stored per-sample predictions alone
     samples = load_samples(record["samples"])
     assert samples["pred"].shape == (2, 8) and str(samples["data"]) == record["test_data"]

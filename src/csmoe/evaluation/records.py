@@ -10,7 +10,7 @@ without an interval for ``valid``.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +41,8 @@ def summarise(
         out[split], out[f"{split}_std"] = seed_stats(result[f"{split}_seeds"])
     ci = interval(scores, cfg, key)
     out["test_ci_low"], out["test_ci_high"] = ci["ci_low"], ci["ci_high"]
-    out["bootstrap"] = {**asdict(cfg), "key": key, "undefined": ci["undefined"], "n": scores.n}
+    # the settings are in the record's settings; this is what the resampling met
+    out["bootstrap"] = {"key": key, "n": scores.n, "undefined": ci["undefined"]}
     return out
 
 
@@ -119,9 +120,13 @@ class ProbeJob:
         boot = BootstrapConfig.from_dict(self.params.get("bootstrap", {}))
         scores = bootstrap.scores_from(bootstrap.load_samples(samples_path))
         result = summarise(result, scores, boot, key=base["task"])
-        settings = {**settings, "absent_train_classes": self.absent_policy, "seeds": seeds}
-        params = {**settings, "bootstrap": vars(boot)}
-        with stage_run("evaluation", name, params=params, tags=tags) as run:
+        settings = {
+            **settings,
+            "absent_train_classes": self.absent_policy,
+            "seeds": seeds,
+            "bootstrap": vars(boot),
+        }
+        with stage_run("evaluation", name, params=settings, tags=tags) as run:
             record = {**base, "strategy": strategy, "settings": settings, **result}
             record.update(
                 score=record["test"],

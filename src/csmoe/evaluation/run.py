@@ -336,6 +336,7 @@ def cbir_set(
             "n_queries": len(labels["validation"]),
             "n_archive": len(labels["test"]),
             "pairs": results,
+            "settings": settings,
             "samples": str(samples),
             "test_data": digests["validation"],
             **ckpt.provenance(),

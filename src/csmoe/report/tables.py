@@ -25,13 +25,18 @@ def _one_value(frame: Any, what: str) -> Any:
     return frame
 
 
+def table4_rows(probe: Any, strategy: str) -> Any:
+    """The results Table IV is built from: classification with ``strategy``, UPerNet."""
+    return probe[probe["strategy"].isin([strategy, "upernet"])]
+
+
 def table4(probe: Any, *, strategy: str = "cls") -> Any:
     """Patch-size sweep: per variant the six task scores (classification with ``strategy``,
     segmentation with UPerNet), params, GFLOPs, C2C, and the paper's row for its patch size.
     ``probe`` holds one checkpoint per variant (the rule passes the epoch Table IV uses)."""
     import pandas as pd
 
-    sel = probe[probe["strategy"].isin([strategy, "upernet"])]
+    sel = table4_rows(probe, strategy)
     if sel.empty:
         raise ValueError(f"no probe results for strategy {strategy!r}")
     _one_value(sel[["variant", "task", "score"]], "table 4")
