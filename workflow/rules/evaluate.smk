@@ -38,7 +38,8 @@ rule cbir:
         ckpt="results/pretrain/{variant}/final.safetensors",
         benv2="results/benv2",
     output:
-        eval_targets.with_samples(EVAL_PLAN.cbir_results("{variant}")),
+        EVAL_PLAN.cbir_results("{variant}"),
+        eval_targets.samples_of(EVAL_PLAN.cbir_results("{variant}")),
     params:
         csmoe=CSMOE,
         cfg=params_json("evaluation"),

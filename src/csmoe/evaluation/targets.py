@@ -71,9 +71,9 @@ class EvalPlan:
 RESULT = (".json", ".npz")
 
 
-def with_samples(results: list[str]) -> list[str]:
-    """Result JSON files and the per-sample ``.npz`` beside each."""
-    return [p for r in results for p in (r, r.removesuffix(".json") + ".npz")]
+def samples_of(results: list[str]) -> list[str]:
+    """The per-sample ``.npz`` beside each result JSON."""
+    return [r.removesuffix(".json") + ".npz" for r in results]
 
 
 def eval_plan(config: dict[str, Any]) -> EvalPlan:
