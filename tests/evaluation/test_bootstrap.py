@@ -108,7 +108,7 @@ def test_retrieval_f1_is_csmae_form_on_resampled_queries():
     q = rng.random((30, 5)) < 0.4
     r = rng.random((30, 3, 5)) < 0.4
     per_query = label_set_per_query(q, r)
-    scores = RetrievalScores(per_query["precision"], per_query["recall"], per_query["f1"])
+    scores = RetrievalScores(per_query["precision"], per_query["recall"], per_query["f1_per_item"])
     assert scores.score(np.ones((1, 30)))[0, 0] == pytest.approx(label_set_prf(q, r)["f1"])
     w = _weights(30)[:5]
     for b, counts in enumerate(w):

@@ -72,14 +72,14 @@ def test_label_set_prf_hand_case():
     assert out["precision"] == pytest.approx(50)
     assert out["recall"] == pytest.approx(25)
     assert out["f1"] == pytest.approx(100 / 3)  # 2PR/(P+R) = 2 * 50 * 25 / 75
-    assert out["f1_query_mean"] == pytest.approx(100 / 3)  # (2/3 + 0) / 2
+    assert out["f1_per_item"] == pytest.approx(100 / 3)  # (2/3 + 0) / 2
     # two queries: F1 of the query means differs from the mean of per-query F1
     q2 = np.array([[1, 0], [1, 1]])
     r2 = np.array([[[1, 0]], [[0, 1]]])  # P 1, 1 ; R 1, 1/2 ; F1 1, 2/3
     two = label_set_prf(q2, r2)
     assert two["precision"] == pytest.approx(100) and two["recall"] == pytest.approx(75)
     assert two["f1"] == pytest.approx(100 * 2 * 0.75 / 1.75)
-    assert two["f1_query_mean"] == pytest.approx(100 * (1 + 2 / 3) / 2)
+    assert two["f1_per_item"] == pytest.approx(100 * (1 + 2 / 3) / 2)
     with pytest.raises(ValueError, match="no queries"):
         label_set_prf(np.zeros((0, 4)), np.zeros((0, 2, 4)))
 

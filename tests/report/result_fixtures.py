@@ -114,7 +114,9 @@ def write_cbir(
     for pair in ("s1s1", "s2s2", "s1s2", "s2s1"):
         p = np.clip(quality + 0.2 * rng.normal(size=40), 0, 1)
         r = np.clip(quality + 0.2 * rng.normal(size=40), 0, 1)
-        per_query.update({f"{pair}_precision": p, f"{pair}_recall": r, f"{pair}_f1": (p + r) / 2})
+        per_query.update(
+            {f"{pair}_precision": p, f"{pair}_recall": r, f"{pair}_f1_per_item": (p + r) / 2}
+        )
     save_samples(path.with_suffix(".npz"), "retrieval", f"{set_name}-queries", **per_query)
     stored = load_samples(path.with_suffix(".npz"))
     pairs = {

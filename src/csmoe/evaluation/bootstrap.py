@@ -173,14 +173,18 @@ class RetrievalScores:
 
     precision: np.ndarray
     recall: np.ndarray
-    f1: np.ndarray
+    f1_per_item: np.ndarray
 
     @property
     def n(self) -> int:
         return len(self.precision)
 
     def score(self, weights: np.ndarray) -> np.ndarray:
-        per_query = {"precision": self.precision, "recall": self.recall, "f1": self.f1}
+        per_query = {
+            "precision": self.precision,
+            "recall": self.recall,
+            "f1_per_item": self.f1_per_item,
+        }
         return label_set_scores(per_query, weights)["f1"][None]
 
 
@@ -248,5 +252,7 @@ def scores_from(samples: dict[str, Any], pair: str = "") -> Scores:
     if kind == "segmentation":
         return IoUScores(samples["confusion"], list(samples["classes"]))
     if kind == "retrieval":
-        return RetrievalScores(*(samples[f"{pair}_{m}"] for m in ("precision", "recall", "f1")))
+        return RetrievalScores(
+            *(samples[f"{pair}_{m}"] for m in ("precision", "recall", "f1_per_item"))
+        )
     raise ValueError(f"unknown kind of per-sample results {kind!r}")

@@ -10,7 +10,7 @@
 - retrieval: precision and recall of the label sets of each retrieved item against the
   query's label set, averaged over the k retrieved items and then over the queries; F1 is
   2PR/(P+R) of those two averages (CSMAE's form); the mean of the per-query F1 is kept
-  separately as ``f1_query_mean``.
+  separately as ``f1_per_item``.
 
 The confusion-matrix and label-set scores also take sample weights (how often a bootstrap
 resample draws each test sample, ``csmoe.evaluation.bootstrap``), batched over resamples.
@@ -114,8 +114,8 @@ def confusion_miou(cm: np.ndarray, classes: Sequence[int] | None = None) -> np.n
 def label_set_per_query(
     query_labels: np.ndarray, retrieved_labels: np.ndarray
 ) -> dict[str, np.ndarray]:
-    """Per query, precision, recall and F1 (fractions) of the label sets, averaged over the k
-    retrieved items.
+    """Per query, precision, recall and per-item F1 (fractions) of the label sets, averaged over
+    the k retrieved items.
 
     ``query_labels`` is multi-hot [Q, C], ``retrieved_labels`` [Q, k, C]. For one query q and
     one retrieved item r with label sets Lq, Lr: P = |Lq∩Lr|/|Lr|, R = |Lq∩Lr|/|Lq|,
@@ -132,31 +132,32 @@ def label_set_per_query(
     return {
         "precision": (inter / np.maximum(nr, 1)).mean(1),
         "recall": (inter / np.maximum(nq, 1)).mean(1),
-        "f1": (2 * inter / np.maximum(nq + nr, 1)).mean(1),
+        "f1_per_item": (2 * inter / np.maximum(nq + nr, 1)).mean(1),
     }
 
 
 def label_set_scores(
     per_query: dict[str, np.ndarray], weights: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
-    """Precision, recall (query means), F1 = 2PR/(P+R) of those means, and the mean per-query
-    F1, in %, from :func:`label_set_per_query`; ``weights`` [..., Q] weighs the queries (a
+    """Precision, recall (query means), F1 = 2PR/(P+R) of those means (CSMAE's form, the
+    paper's Table VI) and the mean per-item F1 ``f1_per_item``, in %, from
+    :func:`label_set_per_query`; ``weights`` [..., Q] weighs the queries (a
     bootstrap resample's draw counts), giving arrays [...] instead of scalars."""
     n = len(per_query["precision"])
     w = np.ones(n) if weights is None else np.asarray(weights, np.float64)
     total = w.sum(-1)
-    p, r, f1 = (100.0 * (w @ per_query[k]) / total for k in ("precision", "recall", "f1"))
+    p, r, f1 = (100.0 * (w @ per_query[k]) / total for k in ("precision", "recall", "f1_per_item"))
     pr = p + r
     return {
         "precision": p,
         "recall": r,
         "f1": np.where(pr > 0, 2 * p * r / np.where(pr > 0, pr, 1), 0.0),
-        "f1_query_mean": f1,
+        "f1_per_item": f1,
     }
 
 
 def label_set_prf(query_labels: np.ndarray, retrieved_labels: np.ndarray) -> dict[str, float]:
-    """Precision, recall, F1 (CSMAE's 2PR/(P+R) of the query means) and the mean per-query F1,
+    """Precision, recall, F1 (CSMAE's 2PR/(P+R) of the query means) and the mean per-item F1,
     in %, of the retrieved label sets (see :func:`label_set_per_query`)."""
     scores = label_set_scores(label_set_per_query(query_labels, retrieved_labels))
     return {k: float(v) for k, v in scores.items()}

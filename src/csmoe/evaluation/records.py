@@ -49,10 +49,14 @@ def summarise(
 def retrieval_summary(
     scores: RetrievalScores, cfg: BootstrapConfig, key: str
 ) -> dict[str, float | None]:
-    """One CBIR pair: precision, recall, F1 (CSMAE's form), mean per-query F1, and the F1
+    """One CBIR pair: precision, recall, F1 (CSMAE's form), mean per-item F1, and the F1
     interval over query resamples keyed by ``key`` (the set). Retrieval trains nothing:
     ``f1_std`` over seeds is None."""
-    per_query = {"precision": scores.precision, "recall": scores.recall, "f1": scores.f1}
+    per_query = {
+        "precision": scores.precision,
+        "recall": scores.recall,
+        "f1_per_item": scores.f1_per_item,
+    }
     out: dict[str, float | None] = {m: float(v) for m, v in label_set_scores(per_query).items()}
     ci = interval(scores, cfg, key)
     out.update(f1_std=None, f1_ci_low=ci["ci_low"], f1_ci_high=ci["ci_high"])

@@ -1,0 +1,146 @@
+"""Cost of the evaluation stage before and after head seeds, kNN and bootstrap intervals.
+
+Runs every probe and CBIR job of the default config's evaluation stage on the checkpoints and
+downstream data of a finished default run, with the code of a git ref ("before", default
+``main``) and with the working tree's ("after"), each first with an empty feature cache (the
+encoder runs) and then with the cache it left (the encoder does not run: heads, kNN and
+resampling only). Before and after alternate job by job, so load on a shared machine hits both
+alike. Same settings for both (the working tree's config); the old code ignores the new keys.
+
+    make run                                    # a default run in results/
+    PYTHONPATH=src python bench/eval_seeds.py   # before = main
+    PYTHONPATH=src python bench/eval_seeds.py --before 20480f8 --jobs 3 --results other/results
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from csmoe.config import REPO_ROOT, load_config
+from csmoe.evaluation.targets import checkpoint_path, eval_plan, sweep_epochs
+from csmoe.train.variants import variant_bundle
+
+
+def jobs(config: dict) -> list[tuple[str, str, str]]:
+    """(kind, variant, epoch) of every evaluation job `make run` runs by default."""
+    plan = eval_plan(config)
+    probes = {(v, plan.table4_epoch(v)) for v in plan.table4_variants}
+    probes |= {(plan.sweep_variant, str(e)) for e in sweep_epochs(config, plan.sweep_variant)}
+    compared = {v for pair in plan.comparisons for v in pair}
+    probes |= {(v, plan.table4_epoch(v)) for v in compared}
+    cbir = sorted(set(plan.cbir_variants) | compared)
+    return [("probe", v, e) for v, e in sorted(probes)] + [("cbir", v, "final") for v in cbir]
+
+
+def command(
+    config: dict, results: Path, kind: str, variant: str, epoch: str, out: Path
+) -> list[str]:
+    plan = eval_plan(config)
+    common = [
+        "evaluate",
+        kind,
+        "--params",
+        json.dumps(config["evaluation"]),
+        "--bundle",
+        json.dumps(variant_bundle(config, variant)),
+        "--checkpoint",
+        str(results.parent / checkpoint_path(variant, epoch)),
+        "--variant",
+        variant,
+    ]
+    if kind == "probe":
+        return [
+            *common,
+            "--epoch",
+            epoch,
+            "--tasks",
+            *plan.tasks,
+            "--geobench",
+            str(results / "geobench"),
+            "--out-dir",
+            str(out),
+        ]
+    return [
+        *common,
+        "--sets",
+        *plan.cbir_sets,
+        "--benv2",
+        str(results / "benv2"),
+        "--out-dir",
+        str(out),
+    ]
+
+
+def timed(src: Path, args: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", "import sys; from csmoe.cli import main; sys.exit(main())", *args],
+        env={**env, "PYTHONPATH": str(src)},
+        check=True,
+        capture_output=True,
+    )
+    return time.perf_counter() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", default="main", help="git ref of the code before")
+    parser.add_argument("--jobs", type=int, default=0, help="only the first N jobs (0: all)")
+    parser.add_argument(
+        "--results", type=Path, default=REPO_ROOT / "results", help="a finished default run"
+    )
+    args = parser.parse_args()
+    config = load_config()
+    todo = jobs(config)[: args.jobs or None]
+    with tempfile.TemporaryDirectory() as tmp:
+        tmp = Path(tmp)
+        before = tmp / "before"
+        before.mkdir()
+        archive = subprocess.run(
+            ["git", "-C", str(REPO_ROOT), "archive", args.before, "src"],
+            check=True,
+            capture_output=True,
+        ).stdout
+        subprocess.run(["tar", "-x", "-C", str(before)], input=archive, check=True)
+        sources = {"before": before / "src", "after": REPO_ROOT / "src"}
+        env = {
+            **os.environ,
+            "CSMOE_MLFLOW_URI": f"sqlite:///{tmp / 'mlflow.db'}",
+            "CSMOE_MLFLOW_ARTIFACTS": str(tmp / "mlartifacts"),
+            "OMP_NUM_THREADS": "1",
+        }
+        totals = {(code, cache): 0.0 for code in sources for cache in ("cold", "warm")}
+        for kind, variant, epoch in todo:
+            row = []
+            for code, src in sources.items():
+                out = tmp / code / kind / variant / epoch
+                shutil.rmtree(out, ignore_errors=True)  # its feature cache too: cold
+                for cache in ("cold", "warm"):
+                    seconds = timed(
+                        src, command(config, args.results, kind, variant, epoch, out), env
+                    )
+                    totals[(code, cache)] += seconds
+                    row.append(f"{code} {cache} {seconds:6.1f}")
+            print(f"{kind:5} {variant:18} {epoch:6}", " | ".join(row), flush=True)
+    print(
+        f"\n{len(todo)} jobs, seeds = {config['evaluation']['seeds']}, "
+        f"resamples = {config['evaluation']['bootstrap']['resamples']}, "
+        f"kNN k = {config['evaluation']['knn']['k']} (wall s, sum over jobs)"
+    )
+    for cache in ("cold", "warm"):
+        b, a = totals[("before", cache)], totals[("after", cache)]
+        print(f"{cache:5} cache: before {b:7.1f}  after {a:7.1f}  after/before {a / b:.2f}x")
+    encoder = [totals[(c, "cold")] - totals[(c, "warm")] for c in sources]
+    print(f"encoder (cold - warm): before {encoder[0]:.1f}  after {encoder[1]:.1f}")
+
+
+if __name__ == "__main__":
+    main()
