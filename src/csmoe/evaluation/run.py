@@ -323,8 +323,10 @@ def cbir_set(
         p: retrieval_summary(bootstrap.scores_from(stored, p), boot, key=set_name)
         for p in per_query
     }
-    settings = {"cbir": {"k": k, "strategy": strategy, "subset": sets[set_name]}}
-    settings["bootstrap"] = vars(boot)
+    settings = {
+        "cbir": {"k": k, "strategy": strategy, "subset": sets[set_name]},
+        "bootstrap": vars(boot),
+    }
     tags = {"variant": variant, "set": set_name, "strategy": strategy, "epoch": "final"}
     with stage_run("evaluation", f"{variant}/cbir/{set_name}", params=settings, tags=tags) as run:
         record = {
