@@ -5,7 +5,8 @@ downstream data of a finished default run, with the code of a git ref ("before",
 ``main``) and with the working tree's ("after"), each first with an empty feature cache (the
 encoder runs) and then with the cache it left (the encoder does not run: heads, kNN and
 resampling only). Before and after alternate job by job, so load on a shared machine hits both
-alike. Same settings for both (the working tree's config); the old code ignores the new keys.
+alike; CPU seconds (user + system) are reported beside wall seconds, as they hardly depend on
+that load. Same settings for both (the working tree's config); the old code ignores the new keys.
 
     make run                                    # a default run in results/
     PYTHONPATH=src python bench/eval_seeds.py   # before = main
@@ -17,6 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -79,7 +81,10 @@ def command(
     ]
 
 
-def timed(src: Path, args: list[str], env: dict[str, str]) -> float:
+def timed(src: Path, args: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """Wall and CPU seconds (user + system of the child) of one ``csmoe`` command. On a shared
+    machine the wall time mostly measures the other jobs; the CPU time is what it costs."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
     start = time.perf_counter()
     subprocess.run(
         [sys.executable, "-c", "import sys; from csmoe.cli import main; sys.exit(main())", *args],
@@ -87,7 +92,9 @@ def timed(src: Path, args: list[str], env: dict[str, str]) -> float:
         check=True,
         capture_output=True,
     )
-    return time.perf_counter() - start
+    wall = time.perf_counter() - start
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
 def main() -> None:
@@ -117,29 +124,33 @@ def main() -> None:
             "CSMOE_MLFLOW_ARTIFACTS": str(tmp / "mlartifacts"),
             "OMP_NUM_THREADS": "1",
         }
-        totals = {(code, cache): 0.0 for code in sources for cache in ("cold", "warm")}
+        totals = {(code, cache): [0.0, 0.0] for code in sources for cache in ("cold", "warm")}
         for kind, variant, epoch in todo:
             row = []
             for code, src in sources.items():
                 out = tmp / code / kind / variant / epoch
                 shutil.rmtree(out, ignore_errors=True)  # its feature cache too: cold
                 for cache in ("cold", "warm"):
-                    seconds = timed(
+                    wall, cpu = timed(
                         src, command(config, args.results, kind, variant, epoch, out), env
                     )
-                    totals[(code, cache)] += seconds
-                    row.append(f"{code} {cache} {seconds:6.1f}")
+                    totals[(code, cache)][0] += wall
+                    totals[(code, cache)][1] += cpu
+                    row.append(f"{code} {cache} {cpu:5.1f} ({wall:5.1f})")
             print(f"{kind:5} {variant:18} {epoch:6}", " | ".join(row), flush=True)
+    ev = config["evaluation"]
     print(
-        f"\n{len(todo)} jobs, seeds = {config['evaluation']['seeds']}, "
-        f"resamples = {config['evaluation']['bootstrap']['resamples']}, "
-        f"kNN k = {config['evaluation']['knn']['k']} (wall s, sum over jobs)"
+        f"\n{len(todo)} jobs, seeds = {ev['seeds']}, resamples = {ev['bootstrap']['resamples']}, "
+        f"kNN k = {ev['knn']['k']}; CPU s (wall s), sums over the jobs"
     )
     for cache in ("cold", "warm"):
-        b, a = totals[("before", cache)], totals[("after", cache)]
-        print(f"{cache:5} cache: before {b:7.1f}  after {a:7.1f}  after/before {a / b:.2f}x")
-    encoder = [totals[(c, "cold")] - totals[(c, "warm")] for c in sources]
-    print(f"encoder (cold - warm): before {encoder[0]:.1f}  after {encoder[1]:.1f}")
+        (bw, bc), (aw, ac) = totals[("before", cache)], totals[("after", cache)]
+        print(
+            f"{cache:5} cache: before {bc:7.1f} ({bw:7.1f})  after {ac:7.1f} ({aw:7.1f})  "
+            f"after/before CPU {ac / bc:.2f}x"
+        )
+    encoder = [totals[(c, "cold")][1] - totals[(c, "warm")][1] for c in sources]
+    print(f"encoder + feature cache, CPU s (cold - warm): {encoder[0]:.1f} / {encoder[1]:.1f}")
 
 
 if __name__ == "__main__":
