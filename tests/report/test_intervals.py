@@ -9,7 +9,7 @@ import pytest
 from result_fixtures import write_cbir, write_probe
 
 from csmoe.cli import main
-from csmoe.report.collect import probe_frame
+from csmoe.report.collect import cbir_frame, probe_frame
 from csmoe.report.intervals import add_intervals
 
 CLASSIF = ("m-bigearthnet", "m-brick-kiln", "m-so2sat", "m-eurosat")
@@ -153,3 +153,25 @@ def test_old_results_without_intervals_give_empty_columns(tmp_path):
     assert (
         frame[["std", "ci_low", "ci_high"]].isna().all().all() and frame["cell"][0] == "m-eurosat"
     )
+
+
+def test_probe_and_cbir_cells_in_one_table(tmp_path):
+    """A table mixing probe scores and CBIR F1 (as the sampling ablation does) gets both."""
+    probes = [write_probe(tmp_path, v, "final", "m-eurosat", "cls", quality=0.7) for v in "ab"]
+    cbir = [write_cbir(tmp_path, v, "benv2_14k", quality=0.5) for v in "ab"]
+    long = pd.concat([probe_frame(probes), cbir_frame(cbir)], ignore_index=True)
+    table = pd.DataFrame(
+        {
+            "variant": ["a", "b"],
+            "m-eurosat": [json.loads(Path(p).read_text())["test"] for p in probes],
+            "benv2_14k_s1s2": [
+                json.loads(Path(c).read_text())["pairs"]["s1s2"]["f1"] for c in cbir
+            ],
+        }
+    )
+    out = add_intervals(table, long, ["variant"])
+    for cell in ("m-eurosat", "benv2_14k_s1s2"):
+        assert (out[f"{cell}_ci_low"] < out[cell]).all() and (
+            out[cell] < out[f"{cell}_ci_high"]
+        ).all()
+    assert out["m-eurosat_std"].notna().all() and out["benv2_14k_s1s2_std"].isna().all()

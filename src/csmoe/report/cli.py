@@ -116,7 +116,7 @@ def _table6(args: argparse.Namespace) -> int:
 
     params = resolve_params(args)
     cbir = cbir_frame(args.inputs)
-    write_csv(args.out, add_intervals(table6(cbir), cbir, ["variant"], value="f1"))
+    write_csv(args.out, add_intervals(table6(cbir), cbir, ["variant"]))
     _log("table6", [args.out], params, args.inputs)
     return 0
 

@@ -79,7 +79,8 @@ def probe_frame(paths: Iterable[str | Path]) -> Any:
 
 
 def cbir_frame(paths: Iterable[str | Path]) -> Any:
-    """One row per (variant, set, pair): f1, precision, recall, model columns, source."""
+    """One row per (variant, set, pair): f1 (also as ``score``), precision, recall, model
+    columns, source."""
     import pandas as pd
 
     rows = []
@@ -92,6 +93,7 @@ def cbir_frame(paths: Iterable[str | Path]) -> Any:
                     "set": r["set"],
                     "pair": pair,
                     **{k: float(scores[k]) for k in ("f1", "precision", "recall")},
+                    "score": float(scores["f1"]),  # the value a table shows, as for probes
                     **_uncertainty(scores, "f1"),
                     "cell": f"{r['set']}_{pair}",
                     **_model_columns(r),

@@ -15,10 +15,11 @@ from typing import Any
 SUFFIXES = ("std", "ci_low", "ci_high")
 
 
-def add_intervals(table: Any, long: Any, keys: Sequence[str], value: str = "score") -> Any:
+def add_intervals(table: Any, long: Any, keys: Sequence[str]) -> Any:
     """``table`` with ``{column}_std`` / ``_ci_low`` / ``_ci_high`` after each column that is a
-    ``cell`` of ``long``. A table row is found in ``long`` by its ``keys`` columns; a cell whose
-    value differs from ``long[value]`` means the two frames do not belong together (error)."""
+    ``cell`` of ``long`` (probe and CBIR rows may be mixed). A table row is found in ``long`` by
+    its ``keys`` columns; a cell whose value differs from ``long["score"]`` means the two frames
+    do not belong together (error)."""
     lookup = long.set_index([*keys, "cell"]).sort_index()
     cells = set(long["cell"])
     out = table.copy()
@@ -38,7 +39,7 @@ def add_intervals(table: Any, long: Any, keys: Sequence[str], value: str = "scor
             if len(found) > 1:
                 raise ValueError(f"more than one result for {at}")
             found = found.iloc[0]
-            if float(found[value]) != float(row[column]):
+            if float(found["score"]) != float(row[column]):
                 raise ValueError(f"table value {row[column]} at {at} is not the result's")
             for s in SUFFIXES:
                 extra[s].append(float(found[s]))
