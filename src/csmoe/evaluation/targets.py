@@ -10,6 +10,7 @@ from typing import Any
 
 from csmoe.data.geobench_format import get_task
 from csmoe.errors import ConfigError
+from csmoe.train.variants import RUNTIME_KEYS, PretrainJob, resolve_variant, variant_bundle
 
 
 @dataclass(frozen=True)
@@ -89,29 +90,26 @@ def eval_plan(config: dict[str, Any]) -> EvalPlan:
     return plan
 
 
-def _job(config: dict[str, Any], name: str) -> Any:
-    from csmoe.train.variants import resolve_variant, variant_bundle
-
+def _job(config: dict[str, Any], name: str) -> PretrainJob:
     return resolve_variant(variant_bundle(config, name))
 
 
-def _check_lengths(config: dict[str, Any], jobs: dict[str, Any]) -> None:
+def _check_lengths(config: dict[str, Any], jobs: dict[str, PretrainJob]) -> None:
     """Tables IV and VI and the sampling ablation compare final weights of complete runs of
     the paper's length (``pretrain.epochs``: warm-up and cosine end at that last epoch); an
     intermediate checkpoint of a longer run sits high on its learning-rate schedule and is
     not the model the paper evaluates. Longer sweeps are separate variants (Fig. 5 only)."""
     length = config["pretrain"]["epochs"]
-    other = {name: job.settings["epochs"] for name, job in jobs.items()}
-    other = {name: epochs for name, epochs in other.items() if epochs != length}
-    if other:
+    off = {n: j.settings["epochs"] for n, j in jobs.items() if j.settings["epochs"] != length}
+    if off:
         raise ConfigError(
-            f"variants {other} are compared in Tables IV/VI or the sampling ablation but do "
+            f"variants {off} are compared in Tables IV/VI or the sampling ablation but do "
             f"not train pretrain.epochs ({length}) epochs; keep a longer run as its own variant "
             "for evaluation.sweep_variant (Fig. 5) only"
         )
 
 
-def _check_sampling(names: list[str], jobs: dict[str, Any]) -> None:
+def _check_sampling(names: list[str], jobs: dict[str, PretrainJob]) -> None:
     """The sampling ablation: one variant per training set, identical in everything else."""
     if not names:
         return
@@ -121,9 +119,8 @@ def _check_sampling(names: list[str], jobs: dict[str, Any]) -> None:
             "evaluation.sampling_variants needs one variant per training set, at least two "
             f"(have {dict(zip(names, sets, strict=True))})"
         )
-    from csmoe.train.variants import RUNTIME_KEYS
 
-    def shaping(job: Any) -> tuple[Any, ...]:  # what shapes the weights, bar the data
+    def shaping(job: PretrainJob) -> tuple[Any, ...]:  # what shapes the weights, bar the data
         return job.model, {k: v for k, v in job.settings.items() if k not in RUNTIME_KEYS}
 
     first = names[0]
