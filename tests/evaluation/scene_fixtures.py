@@ -9,7 +9,7 @@ import numpy as np
 
 from csmoe.data.geobench import task_dir
 from csmoe.data.geobench_format import get_task, write_sample
-from csmoe.data.scenes import render_scene
+from csmoe.world.scenes import render_scene
 
 TINY_MODEL = dict(
     img_size=32,

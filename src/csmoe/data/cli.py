@@ -31,7 +31,7 @@ def register(sub: Any) -> None:
 
 
 def _world(args: argparse.Namespace) -> None:
-    from csmoe.data.majortom_world import WorldSpec, read_cells, select_tiles, write_world
+    from csmoe.world.majortom_world import WorldSpec, read_cells, select_tiles, write_world
     from csmoe.io import atomic_path
     from csmoe.tracking import stage_run
 

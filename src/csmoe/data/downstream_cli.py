@@ -93,7 +93,7 @@ def _register_download(sub: Any) -> None:
 
 
 def _cells(path: str) -> Any:
-    from csmoe.data.majortom_world import read_cells
+    from csmoe.world.majortom_world import read_cells
     from csmoe.errors import InputError
 
     cells = read_cells(path)  # the sampling stage's cell table, checked
@@ -104,7 +104,7 @@ def _cells(path: str) -> Any:
 
 def cmd_geobench(args: argparse.Namespace) -> int:
     from csmoe.data.geobench_format import get_task
-    from csmoe.data.geobench_world import GeobenchWorldSpec, write_task
+    from csmoe.world.geobench_world import GeobenchWorldSpec, write_task
     from csmoe.errors import ConfigError
     from csmoe.io import atomic_path
     from csmoe.tracking import stage_run
@@ -130,7 +130,7 @@ def cmd_geobench(args: argparse.Namespace) -> int:
 
 
 def cmd_benv2(args: argparse.Namespace) -> int:
-    from csmoe.data.benv2_world import Benv2WorldSpec, write_world
+    from csmoe.world.benv2_world import Benv2WorldSpec, write_world
     from csmoe.io import atomic_path
     from csmoe.tracking import stage_run
 
@@ -184,7 +184,7 @@ def _cache(params: dict[str, Any], *parts: str) -> Path:
 
 
 def cmd_majortom_metadata(args: argparse.Namespace) -> int:
-    from csmoe.data.download_sets import majortom_metadata
+    from csmoe.downloads.sets import majortom_metadata
     from csmoe.tracking import stage_run
 
     params = resolve_params(args)
@@ -197,7 +197,7 @@ def cmd_majortom_metadata(args: argparse.Namespace) -> int:
 def cmd_majortom(args: argparse.Namespace) -> int:
     import pandas as pd
 
-    from csmoe.data.download_sets import majortom
+    from csmoe.downloads.sets import majortom
     from csmoe.tracking import stage_run
 
     params = resolve_params(args)
@@ -212,7 +212,7 @@ def cmd_majortom(args: argparse.Namespace) -> int:
 
 
 def cmd_download_geobench(args: argparse.Namespace) -> int:
-    from csmoe.data.download_sets import geobench_task
+    from csmoe.downloads.sets import geobench_task
     from csmoe.data.geobench_format import get_task
     from csmoe.tracking import stage_run
 
@@ -226,7 +226,7 @@ def cmd_download_geobench(args: argparse.Namespace) -> int:
 
 
 def cmd_download_benv2(args: argparse.Namespace) -> int:
-    from csmoe.data.download_sets import benv2
+    from csmoe.downloads.sets import benv2
     from csmoe.tracking import stage_run
 
     params = resolve_params(args)
@@ -236,7 +236,7 @@ def cmd_download_benv2(args: argparse.Namespace) -> int:
 
 
 def cmd_raster(args: argparse.Namespace) -> int:
-    from csmoe.data.download_sets import raster
+    from csmoe.downloads.sets import raster
     from csmoe.tracking import stage_run
 
     params = resolve_params(args)
@@ -246,7 +246,7 @@ def cmd_raster(args: argparse.Namespace) -> int:
 
 
 def cmd_fetch(args: argparse.Namespace) -> int:
-    from csmoe.data.download import fetch
+    from csmoe.downloads.protocol import fetch
 
     fetch(args.url, args.dest, md5=args.md5, sha256=args.sha256, retries=args.retries)
     return 0

@@ -1,7 +1,7 @@
 """The GEO-Bench v1.0 on-disk format: the six tasks of the paper and its pickles.
 
 Shared by the reader (:mod:`csmoe.data.geobench`) and the writer of generated sets
-(:mod:`csmoe.data.geobench_world`), so both agree on band names, channel order, units and
+(:mod:`csmoe.world.geobench_world`), so both agree on band names, channel order, units and
 class lists by construction.
 
 GEO-Bench stores, per sample, ``attrs["pickle"] = str(pickle.dumps(attr_dict))`` whose values

@@ -8,7 +8,7 @@ import pytest
 
 from csmoe.data import geobench_format as fmt
 from csmoe.data.geobench import load_task
-from csmoe.data.geobench_world import GeobenchWorldSpec, write_task
+from csmoe.world.geobench_world import GeobenchWorldSpec, write_task
 
 
 @pytest.fixture(scope="module")

@@ -19,8 +19,8 @@ from csmoe.data.majortom import (
     iter_raw_tiles,
     pair_tiles,
 )
-from csmoe.data.majortom_world import WorldSpec, read_cells, select_tiles, utm_crs, write_world
-from csmoe.data.scenes import cell_seed, render_scene
+from csmoe.world.majortom_world import WorldSpec, read_cells, select_tiles, utm_crs, write_world
+from csmoe.world.scenes import cell_seed, render_scene
 from csmoe.errors import InputError
 
 

@@ -1,6 +1,6 @@
 """Generated GEO-Bench tasks for the mini world, written in the real GEO-Bench v1.0 format.
 
-Each sample is a scene (:func:`csmoe.data.scenes.render_scene`) of a cell drawn from the
+Each sample is a scene (:func:`csmoe.world.scenes.render_scene`) of a cell drawn from the
 sampling stage's archive; its label follows from the scene's WorldCover class map, so a
 frozen encoder that learned the scenes can beat chance on every task:
 
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from csmoe.data import geobench_format as fmt
-from csmoe.data.scenes import Scene, cell_seed, render_scene
+from csmoe.world.scenes import Scene, cell_seed, render_scene
 from csmoe.log import get_logger, progress
 
 log = get_logger(__name__)
