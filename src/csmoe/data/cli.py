@@ -31,9 +31,9 @@ def register(sub: Any) -> None:
 
 
 def _world(args: argparse.Namespace) -> None:
-    from csmoe.world.majortom_world import WorldSpec, read_cells, select_tiles, write_world
     from csmoe.io import atomic_path
     from csmoe.tracking import stage_run
+    from csmoe.world.majortom_world import WorldSpec, read_cells, select_tiles, write_world
 
     params = resolve_params(args)
     out = Path(args.out)

@@ -93,8 +93,8 @@ def _register_download(sub: Any) -> None:
 
 
 def _cells(path: str) -> Any:
-    from csmoe.world.majortom_world import read_cells
     from csmoe.errors import InputError
+    from csmoe.world.majortom_world import read_cells
 
     cells = read_cells(path)  # the sampling stage's cell table, checked
     if cells.empty:
@@ -104,10 +104,10 @@ def _cells(path: str) -> Any:
 
 def cmd_geobench(args: argparse.Namespace) -> int:
     from csmoe.data.geobench_format import get_task
-    from csmoe.world.geobench_world import GeobenchWorldSpec, write_task
     from csmoe.errors import ConfigError
     from csmoe.io import atomic_path
     from csmoe.tracking import stage_run
+    from csmoe.world.geobench_world import GeobenchWorldSpec, write_task
 
     params = resolve_params(args)
     task = get_task(args.task)
@@ -130,9 +130,9 @@ def cmd_geobench(args: argparse.Namespace) -> int:
 
 
 def cmd_benv2(args: argparse.Namespace) -> int:
-    from csmoe.world.benv2_world import Benv2WorldSpec, write_world
     from csmoe.io import atomic_path
     from csmoe.tracking import stage_run
+    from csmoe.world.benv2_world import Benv2WorldSpec, write_world
 
     params = resolve_params(args)
     spec = Benv2WorldSpec.from_params(params["benv2"], args.seed)
@@ -212,8 +212,8 @@ def cmd_majortom(args: argparse.Namespace) -> int:
 
 
 def cmd_download_geobench(args: argparse.Namespace) -> int:
-    from csmoe.downloads.sets import geobench_task
     from csmoe.data.geobench_format import get_task
+    from csmoe.downloads.sets import geobench_task
     from csmoe.tracking import stage_run
 
     params = resolve_params(args)

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from csmoe.data import geobench_format as fmt
-from csmoe.world.scenes import Scene, cell_seed, render_scene
 from csmoe.log import get_logger, progress
+from csmoe.world.scenes import Scene, cell_seed, render_scene
 
 log = get_logger(__name__)
 
