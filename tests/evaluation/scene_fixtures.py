@@ -8,7 +8,8 @@ import json
 import numpy as np
 
 from csmoe.data.geobench import task_dir
-from csmoe.data.geobench_format import get_task, write_sample
+from csmoe.data.geobench_format import get_task
+from csmoe.data.geobench_pickle import write_sample
 from csmoe.world.scenes import render_scene
 
 TINY_MODEL = dict(
