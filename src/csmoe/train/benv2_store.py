@@ -48,8 +48,7 @@ def build_benv2_store(
     batch_size) under ``root`` into ``store_path`` (layout: ``data.extract``) and its
     ``stats.json``. Both appear only when everything succeeded (temporary names, renamed)."""
     from csmoe.data.benv2 import SIZE, open_pairs
-    from csmoe.data.extract import Patches
-    from csmoe.data.store import PatchWriter, StoreLayout
+    from csmoe.data.store import Patches, PatchWriter, StoreLayout
     from csmoe.io import atomic_path
 
     subset, split = params.get("subset", "all"), params.get("split", "train")
