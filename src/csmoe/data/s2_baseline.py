@@ -51,14 +51,18 @@ def product_baselines(meta: pd.DataFrame, path: str | Path, required: bool) -> p
     baselines = ids.map(processing_baseline)
     unreadable = baselines.isna()
     if required and unreadable.any():
-        example = "no product_id column" if "product_id" not in meta.columns else (
-            f"{int(unreadable.sum())} product id(s) without an _Nxxyy_ processing baseline, "
-            f"e.g. {ids[unreadable].iloc[0]!r}"
-        )  # fmt: skip
+        if "product_id" not in meta.columns:
+            problem = "no product_id column"
+        else:
+            problem = (
+                f"{int(unreadable.sum())} product id(s) without an _Nxxyy_ processing baseline,"
+                f" e.g. {ids[unreadable].iloc[0]!r}"
+            )
         raise InputError(
-            path, f"{example}: cannot tell which S2 products carry the +{BOA_OFFSET} offset "
-            "(set data.extract.remove_s2_offset: false if the values are already harmonised)",
-        )  # fmt: skip
+            path,
+            f"{problem}: cannot tell which S2 products carry the +{BOA_OFFSET} offset (set "
+            "data.extract.remove_s2_offset: false if the values are already harmonised)",
+        )
     return baselines.fillna(UNKNOWN)
 
 
