@@ -73,6 +73,7 @@ def test_linear_probe_writes_one_record_per_strategy(tmp_path, geobench_root, ra
     assert knn["settings"]["knn"]["k"] == 3 and knn["settings"]["seeds"] == []
     assert knn["test_std"] is None and knn["test_ci_low"] <= knn["test"] <= knn["test_ci_high"]
     assert record["model"]["patch_size"] == 8 and record["complexity"]["gflops"] > 0
+    assert record["train_set"] == "mtom_mu"
     assert record["n"] == {"train": 24, "valid": 8, "test": 8} and record["mlflow_run_id"]
     # the frozen features were cached once per split and are reused by a rerun
     cache = sorted(p.name for p in (tmp_path / "m-eurosat" / "cache").iterdir())
@@ -127,6 +128,9 @@ def test_cbir_on_real_bigearthnet_v2_patches(tmp_path, random_checkpoint):
         assert v["f1_std"] is None  # retrieval trains nothing: no seeds
     samples = load_samples(record["samples"])
     assert samples["s1s2_precision"].shape == (6,) and str(samples["kind"]) == "retrieval"
+    # CSMAE's F1 (of the averaged precision and recall) is never below the per-item mean
+    assert all(v["f1"] >= v["f1_per_item"] - 1e-9 for v in record["pairs"].values())
+    assert record["train_set"] == "mtom_mu"  # from the checkpoint: paper rows match on it
     # k as large as the archive would retrieve all of it for every query: refused
     with pytest.raises(InputError, match="whole archive"):
         cbir_set(

@@ -26,6 +26,7 @@ CLASSES = 4
 def _model(patch: int, kind: str) -> dict:
     return {
         "model": {"kind": kind, "patch_size": patch},
+        "train_set": "mtom_mu",
         "complexity": {"params_m": 1.5, "gflops": 0.1 * patch, "c2c": 15 / patch},
     }
 

@@ -34,7 +34,7 @@ def _spread_columns_hold(table, cells, sources):
 
 def test_table4_gets_std_and_interval_beside_each_score(tmp_path):
     paths = []
-    for variant, patch, quality in (("p16", 16, 0.7), ("p8", 8, 0.8)):
+    for variant, patch, quality in (("csmoe_p16", 16, 0.7), ("csmoe_p32", 32, 0.8)):
         for task in CLASSIF:
             paths.append(
                 write_probe(tmp_path, variant, "final", task, "cls", quality=quality, patch=patch)
@@ -145,6 +145,7 @@ def test_old_results_without_intervals_give_empty_columns(tmp_path):
                 "strategy": "cls",
                 "test": 50.0,
                 "model": {"kind": "csmoe", "patch_size": 16},
+                "train_set": "mtom_mu",
                 "complexity": {"params_m": 1, "gflops": 1, "c2c": 1},
             }
         )

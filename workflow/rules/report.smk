@@ -1,4 +1,6 @@
-# Tables IV-VI and Figs. 5-8 from the per-evaluation JSON files of evaluate.smk; beyond the
+# Tables IV-VI, the sampling ablation and Figs. 5-8 from the per-evaluation JSON files of
+# evaluate.smk. Tables IV-VI and the ablation use final weights (complete runs of the paper's
+# length); only Fig. 5 reads intermediate checkpoints, of its own sweep variant. Beyond the
 # paper, the kNN table and the paired comparisons (their intervals read the per-sample .npz
 # beside each JSON). Figures are marked for the Snakemake report; tables get HTML views in
 # report_views.smk.
@@ -11,9 +13,7 @@ rule table4:
     that `snakemake results/table4.csv` builds the whole evaluation."""
     input:
         probes=[
-            f
-            for v in EVAL_PLAN.table4_variants
-            for f in EVAL_PLAN.probe_results(v, EVAL_PLAN.table4_epoch(v))
+            f for v in EVAL_PLAN.table4_variants for f in EVAL_PLAN.probe_results(v, "final")
         ],
         required=REPORT["table4_requires"],
     output:
@@ -89,6 +89,34 @@ rule table6:
         " > {log} 2>&1"
 
 
+rule table_sampling:
+    """Sampling ablation: the GA-sampled and the random training set, probed and retrieved
+    like Table IV/VI's models, side by side with their difference."""
+    input:
+        probes=[
+            f for v in EVAL_PLAN.sampling_variants for f in EVAL_PLAN.probe_results(v, "final")
+        ],
+        cbir=[
+            f"results/cbir/{v}/{s}.json"
+            for v in EVAL_PLAN.sampling_variants
+            for s in EVAL_PLAN.cbir_sets
+        ],
+    output:
+        "results/table_sampling.csv",
+    params:
+        csmoe=CSMOE,
+        cfg=params_json("report"),
+        strategy=EVAL_PLAN.strategy,
+    log:
+        "results/logs/report/table_sampling.log",
+    conda:
+        ENV
+    shell:
+        "{params.csmoe} report table-sampling --params {params.cfg:q}"
+        " --strategy {params.strategy} --probes {input.probes:q} --cbir {input.cbir:q}"
+        " --out {output:q} > {log} 2>&1"
+
+
 rule fig5:
     input:
         probes=[
@@ -126,7 +154,7 @@ rule fig5:
 rule fig8:
     input:
         [
-            f"results/probe/{v}/{EVAL_PLAN.table4_epoch(v)}/{REPORT['fig8_task']}/upernet_examples.npz"
+            f"results/probe/{v}/final/{REPORT['fig8_task']}/upernet_examples.npz"
             for v in EVAL_PLAN.table4_variants
         ],
     output:
@@ -149,12 +177,12 @@ rule fig8:
 
 
 rule table_knn:
-    """kNN probe (beyond the paper) on the checkpoints Table IV uses."""
+    """kNN probe (beyond the paper) on the final weights Table IV uses."""
     input:
         [
             f
             for v in EVAL_PLAN.table4_variants
-            for f in EVAL_PLAN.knn_results(v, EVAL_PLAN.table4_epoch(v))
+            for f in EVAL_PLAN.knn_results(v, "final")
         ],
     output:
         "results/table_knn.csv",
@@ -174,13 +202,13 @@ COMPARED = sorted({v for pair in EVAL_PLAN.comparisons for v in pair})
 COMPARED_RESULTS = [
     f
     for v in COMPARED
-    for f in (*EVAL_PLAN.probe_results(v, EVAL_PLAN.table4_epoch(v)), *EVAL_PLAN.cbir_results(v))
+    for f in (*EVAL_PLAN.probe_results(v, "final"), *EVAL_PLAN.cbir_results(v))
 ]
 
 
 rule comparisons:
-    """Paired-bootstrap differences of report.comparisons: every task (the checkpoint Table IV
-    uses) and every CBIR set and pair."""
+    """Paired-bootstrap differences of report.comparisons (final weights): every task and
+    every CBIR set and pair."""
     input:
         results=COMPARED_RESULTS,
         samples=eval_targets.samples_of(COMPARED_RESULTS),

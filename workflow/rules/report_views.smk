@@ -11,6 +11,7 @@ REPORT_TABLES = {
     "table4": ("Table IV: CSMoE by patch size on GEO-Bench", "Evaluation"),
     "table5": ("Table V: [CLS] strategies", "Evaluation"),
     "table6": ("Table VI: CBIR F1 on BigEarthNet-v2", "Evaluation"),
+    "table_sampling": ("Sampling ablation: MTomμ vs MTomr", "Evaluation"),
     "fig5": ("Fig. 5 data: normalised score per pretraining epoch", "Evaluation"),
     "table_knn": ("kNN probe (beyond the paper)", "Evaluation"),
     "comparisons": ("Paired comparisons of variants (beyond the paper)", "Comparisons"),

@@ -9,8 +9,8 @@
   the prediction (a class absent from both has an undefined IoU and is left out, as in mmseg);
 - retrieval: precision and recall of the label sets of each retrieved item against the
   query's label set, averaged over the k retrieved items and then over the queries; F1 is
-  2PR/(P+R) of those two averages (CSMAE's form); the mean of the per-query F1 is kept
-  separately as ``f1_per_item``.
+  2PR/(P+R) of those two averages, as CSMAE computes it; the per-item F1 averaged the same way
+  is kept beside it as ``f1_per_item``.
 
 The confusion-matrix and label-set scores also take sample weights (how often a bootstrap
 resample draws each test sample, ``csmoe.evaluation.bootstrap``), batched over resamples.
@@ -139,10 +139,13 @@ def label_set_per_query(
 def label_set_scores(
     per_query: dict[str, np.ndarray], weights: np.ndarray | None = None
 ) -> dict[str, np.ndarray]:
-    """Precision, recall (query means), F1 = 2PR/(P+R) of those means (CSMAE's form, the
-    paper's Table VI) and the mean per-item F1 ``f1_per_item``, in %, from
-    :func:`label_set_per_query`; ``weights`` [..., Q] weighs the queries (a
-    bootstrap resample's draw counts), giving arrays [...] instead of scalars."""
+    """Precision, recall (query means), F1 = 2PR/(P+R) of those means and the mean per-item F1
+    ``f1_per_item``, in %, from :func:`label_set_per_query`; ``weights`` [..., Q] weighs the
+    queries (a bootstrap resample's draw counts), giving arrays [...] instead of scalars.
+
+    ``f1`` is the protocol the paper's Table VI follows (jakhac/CSMAE, ``retrieval.py``:
+    ``avg_f1`` from ``avg_precision`` and ``avg_recall``); ``f1_per_item`` is the other common
+    form, never higher (the harmonic mean is concave) and not comparable with the paper."""
     n = len(per_query["precision"])
     w = np.ones(n) if weights is None else np.asarray(weights, np.float64)
     total = w.sum(-1)

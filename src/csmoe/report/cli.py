@@ -1,4 +1,5 @@
-"""``csmoe report ...``: Tables IV-VI and Figs. 5-8 from the evaluation JSON files."""
+"""``csmoe report ...``: Tables IV-VI, the sampling ablation and Figs. 5-8 from the evaluation
+JSON files."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ def register(sub: Any) -> None:
     p = command("table6", _table6, "CBIR (Table VI)")
     p.add_argument("--inputs", nargs="+", required=True, help="CBIR result JSON files")
     p.add_argument("--out", required=True, help="table6.csv")
+
+    p = command("table-sampling", _table_sampling, "sampling ablation: MTomμ vs MTomr")
+    p.add_argument("--probes", nargs="+", required=True, help="probe result JSON files")
+    p.add_argument("--cbir", nargs="+", required=True, help="CBIR result JSON files")
+    p.add_argument("--strategy", default="cls", help="[CLS] strategy of the classification scores")
+    p.add_argument("--out", required=True, help="table_sampling.csv")
 
     p = command("fig5", _fig5, "checkpoint sweep (Fig. 5) and its CSV")
     p.add_argument("--inputs", nargs="+", required=True, help="probe result JSON files")
@@ -77,12 +84,12 @@ def _table4(args: argparse.Namespace) -> int:
     from csmoe.report.collect import probe_frame
     from csmoe.report.figures import fig_vs_flops
     from csmoe.report.intervals import add_intervals
-    from csmoe.report.tables import table4, table4_rows
+    from csmoe.report.tables import probe_selection, table4
 
     params = resolve_params(args)
     probe = probe_frame(args.inputs)
     table = table4(probe, strategy=args.strategy)
-    table = add_intervals(table, table4_rows(probe, args.strategy), ["variant"])
+    table = add_intervals(table, probe_selection(probe, args.strategy)[0], ["variant"])
     write_csv(args.out, table)
     for path, tasks, title in (
         (args.fig6, paper.CLASSIFICATION_TASKS, "Fig. 6: classification vs FLOPs"),
@@ -118,6 +125,25 @@ def _table6(args: argparse.Namespace) -> int:
     cbir = cbir_frame(args.inputs)
     write_csv(args.out, add_intervals(table6(cbir), cbir, ["variant"]))
     _log("table6", [args.out], params, args.inputs)
+    return 0
+
+
+def _table_sampling(args: argparse.Namespace) -> int:
+    import pandas as pd
+
+    from csmoe.io import write_csv
+    from csmoe.report.collect import cbir_frame, probe_frame
+    from csmoe.report.intervals import add_intervals
+    from csmoe.report.tables import probe_selection, table_sampling
+
+    params = resolve_params(args)
+    probe, cbir = probe_frame(args.probes), cbir_frame(args.cbir)
+    table = table_sampling(probe, cbir, strategy=args.strategy)
+    # the difference rows have no result of their own: their paired interval is in
+    # comparisons.csv (report.comparisons)
+    long = pd.concat([probe_selection(probe, args.strategy)[0], cbir], ignore_index=True)
+    write_csv(args.out, add_intervals(table, long, ["variant"]))
+    _log("table_sampling", [args.out], params, [*args.probes, *args.cbir])
     return 0
 
 

@@ -30,6 +30,7 @@ def table_knn(probe: Any) -> Any:
                 "variant": variant,
                 "model": first["model_kind"],
                 "patch_size": int(first["patch_size"]),
+                "train_set": first["train_set"],
                 "epoch": first["epoch"],
                 "strategy": strategy,
                 "k": int(strategy.removeprefix("knn")),
