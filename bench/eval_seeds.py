@@ -34,11 +34,10 @@ from csmoe.train.variants import variant_bundle
 def jobs(config: dict) -> list[tuple[str, str, str]]:
     """(kind, variant, epoch) of every evaluation job `make run` runs by default."""
     plan = eval_plan(config)
-    probes = {(v, plan.table4_epoch(v)) for v in plan.table4_variants}
+    compared = {*plan.sampling_variants, *(v for pair in plan.comparisons for v in pair)}
+    probes = {(v, "final") for v in {*plan.table4_variants, *compared}}
     probes |= {(plan.sweep_variant, str(e)) for e in sweep_epochs(config, plan.sweep_variant)}
-    compared = {v for pair in plan.comparisons for v in pair}
-    probes |= {(v, plan.table4_epoch(v)) for v in compared}
-    cbir = sorted(set(plan.cbir_variants) | compared)
+    cbir = sorted({*plan.cbir_variants, *compared})
     return [("probe", v, e) for v, e in sorted(probes)] + [("cbir", v, "final") for v in cbir]
 
 
