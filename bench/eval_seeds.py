@@ -11,6 +11,7 @@ that load. Same settings for both (the working tree's config); the old code igno
     make run                                    # a default run in results/
     PYTHONPATH=src python bench/eval_seeds.py   # before = main
     PYTHONPATH=src python bench/eval_seeds.py --before 20480f8 --jobs 3 --results other/results
+    PYTHONPATH=src python bench/eval_seeds.py --resampling-only   # the bootstrap's share
 """
 
 from __future__ import annotations
@@ -96,6 +97,31 @@ def timed(src: Path, args: list[str], env: dict[str, str]) -> tuple[float, float
     return wall, (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
 
 
+def resampling(results: Path, config: dict) -> None:
+    """CPU seconds of the bootstrap alone: every interval of the per-sample files of a run,
+    recomputed in this process (what the evaluation jobs spend on resampling)."""
+    from csmoe.evaluation.bootstrap import BootstrapConfig, interval, load_samples, scores_from
+    from csmoe.evaluation.cbir import PAIRS
+
+    cfg = BootstrapConfig.from_dict(config["evaluation"]["bootstrap"])
+    files = sorted((results / "probe").glob("*/*/*/*.npz")) + sorted(
+        (results / "cbir").glob("*/*.npz")
+    )
+    files = [f for f in files if not f.name.endswith("_examples.npz")]
+    start, count = time.process_time(), 0
+    for path in files:
+        samples = load_samples(path)
+        retrieval = str(samples["kind"]) == "retrieval"
+        key = path.stem if retrieval else path.parent.name  # the set, or the task
+        for pair in PAIRS if retrieval else [""]:
+            interval(scores_from(samples, pair), cfg, key)
+            count += 1
+    print(
+        f"{count} intervals of {len(files)} per-sample files, {cfg.resamples} resamples each: "
+        f"{time.process_time() - start:.1f} CPU s"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--before", default="main", help="git ref of the code before")
@@ -103,8 +129,16 @@ def main() -> None:
     parser.add_argument(
         "--results", type=Path, default=REPO_ROOT / "results", help="a finished default run"
     )
+    parser.add_argument(
+        "--resampling-only",
+        action="store_true",
+        help="only time the bootstrap intervals of the per-sample files under --results",
+    )
     args = parser.parse_args()
     config = load_config()
+    if args.resampling_only:
+        resampling(args.results, config)
+        return
     todo = jobs(config)[: args.jobs or None]
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
