@@ -2,10 +2,11 @@
 import json
 import shlex
 
-from snakemake.utils import validate
+from csmoe.config import validate_config
 
 
-validate(config, "../schemas/config.schema.yaml", set_default=True)
+# the same validation as `csmoe --config`: defaults filled in, a one-line error naming the key
+validate_config(config)
 
 # every job logs into one MLflow store: rules run "{CSMOE} <command> ..."
 CSMOE = "csmoe --mlflow-uri {} --mlflow-artifacts {}".format(

@@ -34,6 +34,26 @@ def save(
     }
     with atomic_path(path) as tmp:
         save_file(state, str(tmp), metadata=metadata)
+        _sort_metadata(tmp)
+
+
+def _sort_metadata(path: Path) -> None:
+    """Rewrite the header of a safetensors file with its metadata keys sorted.
+
+    safetensors writes the metadata map in hash order, which changes from process to
+    process: the same weights would give different bytes and SHA-256 (the evaluation cache
+    key). The header is the same JSON reordered, so it keeps its length and is rewritten in
+    place; the tensors are not touched.
+    """
+    with open(path, "r+b") as handle:
+        size = int.from_bytes(handle.read(8), "little")
+        header = json.loads(handle.read(size))
+        header["__metadata__"] = dict(sorted(header["__metadata__"].items()))
+        text = json.dumps(header, separators=(",", ":")).encode()
+        if len(text) > size:  # only if serde_json and Python escaped differently
+            raise AssertionError(f"{path}: reordered safetensors header grew")
+        handle.seek(8)
+        handle.write(text.ljust(size))
 
 
 def load(
