@@ -13,7 +13,7 @@ from csmoe.models import build_model
 from csmoe.models.checkpoint import load
 from csmoe.models.config import ModelConfig
 from csmoe.train import loop as loop_module
-from csmoe.train.data import ChunkFeed, open_store
+from csmoe.train.data import ChunkFeed, open_store, store_identity
 from csmoe.train.loop import TrainingDiverged, run_pretraining
 from csmoe.train.state import Progress, StateDir
 
@@ -173,6 +173,25 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, store, monkeypatch, lo
     assert (tmp_path / "b/out/ckpt_epoch1.safetensors").exists()
 
 
+def test_a_rebuilt_store_is_not_resumed(tmp_path):
+    # changing data.extract.val_fraction rebuilds the store under the same name: the saved
+    # state (at its last epoch) must not be resumed, else nothing is trained and the old
+    # weights are written with the new store's statistics
+    def store_with(val_fraction):
+        store, stats = make_store(tmp_path / "patches", tiles=4, val_fraction=val_fraction)
+        return open_store(store, stats)
+
+    job = make_job(tmp_path / "state_a", "rebuilt")
+    _train(job, store_with(0.25), tmp_path / "a")
+    rebuilt = store_with(0.5)
+    history = _train(job, rebuilt, tmp_path / "b")
+    fresh = make_job(tmp_path / "state_c", "fresh")
+    _train(fresh, rebuilt, tmp_path / "c")
+    b, c = _weights(tmp_path / "b/final.safetensors"), _weights(tmp_path / "c/final.safetensors")
+    assert all(torch.equal(b[k], c[k]) for k in c)
+    assert len(history) == 2 and load(tmp_path / "b/final.safetensors")[2] == rebuilt[2]
+
+
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, store, monkeypatch):
     job = make_job(tmp_path, "nan", epochs=3)
     original = loop_module._Loop._forward
@@ -203,7 +222,8 @@ def test_chunk_state_past_the_epoch_length_is_refused(tmp_path, store):
     model = build_model(ModelConfig.from_dict(job.model))
     opt = torch.optim.AdamW(loop_module._param_groups(model, 0.05))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
-    StateDir(job.settings["state_dir"]).save(job.fingerprint(), Progress(0, 99), model, opt, sched)
+    fingerprint = job.fingerprint(data=store_identity(store[0], store[2]))
+    StateDir(job.settings["state_dir"]).save(fingerprint, Progress(0, 99), model, opt, sched)
     with pytest.raises(ConfigError, match=r"step 99 of epoch 1.*process and worker counts"):
         _train(job, store, tmp_path / "out")
 

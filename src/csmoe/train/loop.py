@@ -37,7 +37,7 @@ from typing import Any
 from csmoe.errors import ConfigError, CsmoeError
 from csmoe.log import get_logger, progress
 from csmoe.train import outputs
-from csmoe.train.data import ChunkFeed
+from csmoe.train.data import ChunkFeed, store_identity
 from csmoe.train.plan import (
     StepPlan,
     chunk_seed,
@@ -108,7 +108,7 @@ def run_pretraining(
     )
     scheduler = build_scheduler(optimizer, plan, s["min_lr"] / s["lr"])
     model, optimizer = accelerator.prepare(model, optimizer)
-    fingerprint = job.fingerprint()
+    fingerprint = job.fingerprint(data=store_identity(train_set, norm_stats))
     payload = state.load(fingerprint)
     done = Progress()
     if payload is not None:

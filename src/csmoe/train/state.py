@@ -73,7 +73,11 @@ class StateDir:
                 self.state, f"training state unreadable ({_brief(err)}); delete it to start over"
             ) from err
         if payload.get("fingerprint") != fingerprint:
-            log.warning("%s was written for another configuration; starting afresh", self.state)
+            log.warning(
+                "%s was written for another configuration or other training data; "
+                "starting afresh",
+                self.state,
+            )
             return None
         return payload
 
