@@ -107,7 +107,7 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     host, removed = socket.gethostname(), []
     for entry in os.scandir(folder):
         match = _TEMP.match(entry.name)
-        if match is None or match.group(2) != host or _alive(int(match.group(1))):
+        if match is None or match.group(2) != host or process_alive(int(match.group(1))):
             continue
         path = Path(entry.path)
         if entry.is_dir(follow_symlinks=False):
@@ -120,7 +120,8 @@ def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     return removed
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:

@@ -160,9 +160,9 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, store, monkeypatch, lo
     for got, want in zip(resumed, ref, strict=True):
         assert got["train_loss"] == pytest.approx(want["train_loss"], rel=1e-5)
         assert got["val_loss"] == pytest.approx(want["val_loss"], rel=1e-6)
-    failed, finished = sorted(_mlflow_runs(f"killed_{loader}"), key=lambda r: r.info.status)
-    assert (failed.info.status, finished.info.status) == ("FAILED", "FINISHED")
-    assert finished.data.tags["resumed_from_run"] == failed.info.run_id
+    finished, killed = sorted(_mlflow_runs(f"killed_{loader}"), key=lambda r: r.info.status)
+    assert (killed.info.status, finished.info.status) == ("KILLED", "FINISHED")
+    assert finished.data.tags["resumed_from_run"] == killed.info.run_id
 
     # Snakemake deletes the outputs of a job it reruns: a finished state republishes them
     shutil.rmtree(tmp_path / "b" / "out")

@@ -404,7 +404,9 @@ def _mlflow_run(job: PretrainJob, main: bool, done: Progress) -> Iterator[Any]:
     tags = job.tags()
     if done.run_id:  # a rerun after a kill: link the attempts
         tags.update(resumed_from_run=done.run_id, resumed_at_epoch=done.epoch + 1)
-    with stage_run("pretrain", job.variant, params=params, tags=tags) as run:
+    with stage_run(
+        "pretrain", job.variant, params=params, tags=tags, supersedes=done.run_id
+    ) as run:
         done.run_id = run.run_id
         yield run
 
