@@ -245,3 +245,17 @@ def test_corrupt_state_is_refused(tmp_path):
     (tmp_path / "state.pt").write_bytes(b"not a torch file")
     with pytest.raises(InputError, match=r"state\.pt.*delete it"):
         StateDir(tmp_path).load("fp")
+
+
+def test_a_flipped_byte_in_the_saved_state_is_refused(tmp_path):
+    # torch.load ignores the zip CRCs: the damaged weights would be resumed silently
+    state = StateDir(tmp_path)
+    model = build_model(ModelConfig.from_dict(make_job(tmp_path).model))
+    opt = torch.optim.AdamW(model.parameters())
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    state.save("fp", Progress(), model, opt, sched)
+    data = bytearray(state.state.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    state.state.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"state\.pt: training state unreadable \(checksum"):
+        state.load("fp")

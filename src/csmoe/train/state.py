@@ -12,6 +12,7 @@ Randomness needs no saved generator state: data order and masks are pure functio
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -67,8 +68,13 @@ class StateDir:
         if not self.state.exists():
             return None
         try:
+            # torch.load does not check the zip's CRCs: a flipped bit in the weights or the
+            # optimizer state would be resumed silently
+            damaged = zipfile.ZipFile(self.state).testzip()
+            if damaged is not None:
+                raise ValueError(f"checksum mismatch in {damaged}")
             payload = torch.load(self.state, map_location="cpu", weights_only=True)
-        except Exception as err:  # torch raises several types for truncated/garbled files
+        except Exception as err:  # zipfile/torch raise several types for truncated/garbled files
             raise InputError(
                 self.state, f"training state unreadable ({_brief(err)}); delete it to start over"
             ) from err
