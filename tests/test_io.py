@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from csmoe.errors import OutputError
-from csmoe.io import atomic_path, write_json, write_parquet
+from csmoe.io import atomic_path, check_writable, write_json, write_parquet
 
 
 def test_atomic_file_replaces_only_on_success(tmp_path):
@@ -144,3 +144,17 @@ def test_a_read_only_folder_is_one_line(tmp_path):
             write_json(folder / "x.json", {})
     finally:
         folder.chmod(0o755)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
+def test_an_unwritable_output_folder_is_refused_up_front(tmp_path):
+    folder = tmp_path / "ro"
+    folder.mkdir()
+    folder.chmod(0o555)
+    try:
+        with pytest.raises(OutputError, match=r"ro: cannot write \(Permission denied"):
+            check_writable(folder / "results" / "pretrain")
+    finally:
+        folder.chmod(0o755)
+    check_writable(tmp_path / "new" / "folder")
+    assert not (tmp_path / "new").exists()  # a check, nothing made

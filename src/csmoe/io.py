@@ -80,6 +80,23 @@ def atomic_path(final: str | os.PathLike, *, is_dir: bool = False) -> Iterator[P
         raise
 
 
+def check_writable(folder: str | os.PathLike) -> None:
+    """Refuse an output folder that cannot be written now, rather than at the first write
+    (after hours of training): an unnamed file is made and dropped in it, or in its nearest
+    existing parent if it does not exist yet (which is left as it was)."""
+    existing = Path(folder).absolute()
+    while not existing.exists():
+        existing = existing.parent
+    try:
+        with tempfile.TemporaryFile(dir=existing):
+            pass
+    except OSError as err:
+        problem = _write_problem(err, None, disk_full=False)
+        if problem is None:
+            raise
+        raise OutputError(existing, problem) from err
+
+
 def _make_temp(final: Path, is_dir: bool, tag: str = "") -> Path:
     prefix = f".{final.name}.{tag + '.' if tag else ''}{os.getpid()}@{socket.gethostname()}."
     if is_dir:

@@ -59,9 +59,12 @@ def _expected(args: argparse.Namespace) -> tuple[dict[str, Any] | None, dict[str
 
 
 def _checkpoint(args: argparse.Namespace) -> tuple[dict[str, Any], Any, int]:
-    """The evaluation settings, the checkpoint checked against the variant's config, the seed."""
+    """The evaluation settings, the checkpoint checked against the variant's config, the seed
+    (after refusing an --out-dir that cannot be written, before any work)."""
     from csmoe.evaluation.run import load_checked, resolve_device
+    from csmoe.io import check_writable
 
+    check_writable(args.out_dir)
     expected, identity, seed = _expected(args)
     params = resolve_params(args)
     device = resolve_device(params.get("device", "auto"))

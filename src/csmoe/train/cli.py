@@ -156,10 +156,13 @@ def _first_host(nodelist: str) -> str:
 def _train(job: Any, paths: dict[str, Path], cpu: bool, threads: int) -> int:
     import torch
 
+    from csmoe.io import check_writable
     from csmoe.train.data import open_store
     from csmoe.train.loop import run_pretraining
     from csmoe.train.state import StateDir
 
+    for folder in (paths["out"], paths["state"]):
+        check_writable(folder)
     torch.set_num_threads(threads)
     train_set, val_set, norm_stats = open_store(paths["store"], paths["stats"])
     run_pretraining(
