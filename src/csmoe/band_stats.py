@@ -35,17 +35,17 @@ def check_band_stats(stats: Any, where: object) -> dict[str, Any]:
                 raise InputError(
                     where,
                     f"{modality} {key} must list {len(bands)} numbers (one per band), "
-                    f"got {_brief(values)}",
+                    f"got {_short_repr(values)}",
                 )
             for name, value in zip(names, values, strict=False):
                 if isinstance(value, bool) or not isinstance(value, int | float):
-                    raise InputError(where, f"{modality} {key} of {name} is {_brief(value)}")
+                    raise InputError(where, f"{modality} {key} of {name} is {_short_repr(value)}")
                 if not math.isfinite(value) or (key == "std" and value <= 0):
                     why = "not finite" if not math.isfinite(value) else "not positive"
                     raise InputError(where, f"{modality} {key} of {name} is {value} ({why})")
     return stats
 
 
-def _brief(value: Any) -> str:
+def _short_repr(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."

@@ -5,6 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 
+def brief(err: BaseException, limit: int = 200) -> str:
+    """The gist of a library's exception on one line (some span pages: torch, pyarrow, GDAL)."""
+    text = " ".join(str(err).split()) or type(err).__name__
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 class CsmoeError(Exception):
     """A user-facing error: bad input, bad config, missing file. Message names the culprit."""
 

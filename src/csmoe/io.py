@@ -21,7 +21,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from csmoe.errors import CsmoeError, OutputError
+from csmoe.errors import CsmoeError, OutputError, brief
 from csmoe.log import get_logger
 
 log = get_logger(__name__)
@@ -172,7 +172,7 @@ def _write_problem(
             return None
         seen = seen.__cause__ or seen.__context__
     if disk_full:
-        return f"cannot write (no space left on device: {_brief(err)})"
+        return f"cannot write (no space left on device: {brief(err, 160)})"
     return None
 
 
@@ -182,11 +182,6 @@ def _within(name: str | bytes | int, targets: tuple[Path, ...]) -> bool:
     path = Path(os.path.abspath(os.fsdecode(name)))
     roots = [Path(os.path.abspath(t)) for t in targets]
     return any(path == root or root in path.parents for root in roots)
-
-
-def _brief(err: BaseException) -> str:
-    text = " ".join(str(err).split()) or type(err).__name__
-    return text if len(text) <= 160 else text[:157] + "..."
 
 
 def _umask() -> int:

@@ -13,7 +13,7 @@ import os
 from pathlib import Path
 from typing import Any, BinaryIO
 
-from csmoe.errors import CsmoeError, InputError
+from csmoe.errors import CsmoeError, InputError, brief
 from csmoe.io import atomic_path
 from csmoe.models.config import ModelConfig
 
@@ -90,7 +90,7 @@ def load(
         _check_digest(path, metadata.get(DIGEST_KEY))
         state = load_file(str(path), device=device)
     except (SafetensorError, OSError) as err:
-        raise InputError(path, f"not a readable safetensors file: {_brief(err)}") from err
+        raise InputError(path, f"not a readable safetensors file: {brief(err)}") from err
     missing = [k for k in _KEYS if k not in metadata]
     if missing:
         raise InputError(path, f"checkpoint metadata lacks {missing} (not a csmoe checkpoint?)")
@@ -100,12 +100,12 @@ def load(
             raise TypeError("config, norm_stats and extra must be JSON objects")
         cfg = ModelConfig.from_dict(config)
     except (ValueError, TypeError, CsmoeError) as err:
-        raise InputError(path, f"checkpoint metadata unusable: {_brief(err)}") from err
+        raise InputError(path, f"checkpoint metadata unusable: {brief(err)}") from err
     model = build_model(cfg)
     try:
         model.load_state_dict(state)
     except RuntimeError as err:
-        raise InputError(path, f"weights do not fit the stored config: {_brief(err)}") from err
+        raise InputError(path, f"weights do not fit the stored config: {brief(err)}") from err
     model.to(device).eval()
     return model, cfg, norm_stats, extra
 
@@ -119,11 +119,6 @@ def _check_digest(path: Path, stored: str | None) -> None:
         handle.seek(8 + size)
         if _data_digest(handle) != stored:
             raise InputError(path, "weights do not match the checksum written with them (corrupt)")
-
-
-def _brief(err: Exception) -> str:
-    text = " ".join(str(err).split())
-    return text if len(text) <= 200 else text[:197] + "..."
 
 
 def _plain(obj: Any) -> Any:

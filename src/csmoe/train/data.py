@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from csmoe.band_stats import check_band_stats
-from csmoe.errors import CsmoeError, InputError
+from csmoe.errors import CsmoeError, InputError, brief
 
 
 def open_store(store: Path, stats: Path) -> tuple[Any, Any, dict[str, Any]]:
@@ -25,8 +25,7 @@ def open_store(store: Path, stats: Path) -> tuple[Any, Any, dict[str, Any]]:
     except FileNotFoundError as err:
         raise InputError(stats, f"patch statistics not found; {rebuild}") from err
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
-        problem = " ".join(str(err).split())
-        raise InputError(stats, f"no band_stats in this JSON ({problem}); {rebuild}") from err
+        raise InputError(stats, f"no band_stats in this JSON ({brief(err)}); {rebuild}") from err
     from csmoe.data.store import PatchDataset
     from csmoe.data.store import open_store as open_group
 
@@ -40,7 +39,7 @@ def open_store(store: Path, stats: Path) -> tuple[Any, Any, dict[str, Any]]:
     except CsmoeError:
         raise
     except Exception as err:  # zarr/numcodecs raise many types for damaged stores
-        problem = " ".join(f"{type(err).__name__}: {err}".split())
+        problem = f"{type(err).__name__}: {brief(err)}"
         raise InputError(store, f"patch store unreadable ({problem}); {rebuild}") from err
     check_band_stats(norm_stats, stats)
     if store_stats != norm_stats:  # training would normalise with other statistics

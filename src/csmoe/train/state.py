@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from csmoe.errors import InputError
+from csmoe.errors import InputError, brief
 from csmoe.io import atomic_path
 from csmoe.log import get_logger
 
@@ -76,7 +76,7 @@ class StateDir:
             payload = torch.load(self.state, map_location="cpu", weights_only=True)
         except Exception as err:  # zipfile/torch raise several types for truncated/garbled files
             raise InputError(
-                self.state, f"training state unreadable ({_brief(err)}); delete it to start over"
+                self.state, f"training state unreadable ({brief(err)}); delete it to start over"
             ) from err
         if payload.get("fingerprint") != fingerprint:
             log.warning(
@@ -97,7 +97,7 @@ class StateDir:
         except (RuntimeError, ValueError, KeyError) as err:
             raise InputError(
                 self.state,
-                f"training state does not fit this model ({_brief(err)}); "
+                f"training state does not fit this model ({brief(err)}); "
                 f"delete {self.root} to start over",
             ) from err
         scheduler.load_state_dict(payload["scheduler"])
@@ -105,10 +105,3 @@ class StateDir:
 
     def checkpoint(self, name: str) -> Path:
         return self.ckpt / name
-
-
-def _brief(err: Exception) -> str:
-    """The gist of a long torch error: its first two lines, shortened."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    text = " ".join(lines[:2])
-    return text if len(text) <= 240 else text[:237] + "..."
