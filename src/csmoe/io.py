@@ -203,9 +203,11 @@ def write_text(path: str | os.PathLike, text: str) -> None:
 
 
 def write_parquet(path: str | os.PathLike, frame: Any) -> None:
-    """Write a pandas DataFrame to parquet atomically."""
+    """Write a pandas DataFrame to parquet atomically, with a CRC per page: a reader passing
+    ``page_checksum_verification=True`` then detects flipped bits in the values, which
+    otherwise decode silently."""
     with atomic_path(path) as tmp:
-        frame.to_parquet(tmp, index=False)
+        frame.to_parquet(tmp, index=False, write_page_checksum=True)
 
 
 def write_csv(path: str | os.PathLike, frame: Any) -> None:

@@ -7,6 +7,21 @@ from jobs import make_store, pretrain_args
 
 
 @pytest.fixture(scope="session")
+def mlflow_dir(tmp_path_factory):
+    return tmp_path_factory.mktemp("mlflow")
+
+
+@pytest.fixture(autouse=True)
+def _shared_mlflow(mlflow_dir, monkeypatch):
+    # one MLflow store for the suite: creating one costs seconds, and nearly every case
+    # opens a run; cases that look at runs tell them apart by name
+    from csmoe import tracking
+
+    monkeypatch.setenv(tracking.URI_ENV, f"sqlite:///{mlflow_dir / 'mlflow.db'}")
+    monkeypatch.setenv(tracking.ARTIFACTS_ENV, str(mlflow_dir / "artifacts"))
+
+
+@pytest.fixture(scope="session")
 def patch_store(tmp_path_factory):
     """``(store.zarr, stats.json)`` of a small store."""
     return make_store(tmp_path_factory.mktemp("patches"), tiles=2)

@@ -39,6 +39,21 @@ def flip(path: Path, at: float = 0.5, n: int = 64, seed: int = 0) -> None:
     path.write_bytes(bytes(data))
 
 
+def flip_in_column(path: Path, column: int) -> None:
+    """Flip one bit among the values of a parquet column: near the end of its dictionary
+    page (or of its only page), past the page header, so the file still decodes."""
+    import pyarrow.parquet as pq
+
+    chunk = pq.ParquetFile(path).metadata.row_group(0).column(column)
+    if chunk.dictionary_page_offset:
+        end = chunk.data_page_offset
+    else:
+        end = chunk.data_page_offset + chunk.total_compressed_size
+    data = bytearray(path.read_bytes())
+    data[end - 5] ^= 0x04
+    path.write_bytes(bytes(data))
+
+
 def empty(path: Path) -> None:
     path.write_bytes(b"")
 

@@ -30,19 +30,6 @@ sys.exit(main(sys.argv[1:]))
 """
 
 
-@pytest.fixture(scope="module")
-def mlflow_dir(tmp_path_factory):
-    return tmp_path_factory.mktemp("mlflow")
-
-
-@pytest.fixture(autouse=True)
-def _shared_mlflow(mlflow_dir, monkeypatch):
-    # one store for the module (creating one costs seconds in every child); runs are told
-    # apart by variant name
-    monkeypatch.setenv(tracking.URI_ENV, f"sqlite:///{mlflow_dir / 'mlflow.db'}")
-    monkeypatch.setenv(tracking.ARTIFACTS_ENV, str(mlflow_dir / "artifacts"))
-
-
 def _statuses(variant):
     client = tracking._client(tracking.store_uri())
     exp = client.get_experiment_by_name("csmoe/pretrain")

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype, is_string_dtype
 
 from csmoe.errors import ConfigError, InputError, brief
 from csmoe.log import get_logger
@@ -101,11 +102,16 @@ def metadata_cells(paths: Sequence[str | Path]) -> pd.DataFrame:
             raise InputError(path, f"metadata parquet lacks columns {missing} (has {names})")
         wanted = [*METADATA_REQUIRED, *(c for c in ("grid_row_u", "grid_col_r") if c in names)]
         try:
-            frame = pd.read_parquet(path, columns=wanted).drop_duplicates("grid_cell")
+            frame = pd.read_parquet(path, columns=wanted, page_checksum_verification=True)
+            frame = frame.drop_duplicates("grid_cell")
         except Exception as err:  # damaged data pages fail only when read
             raise InputError(path, f"cannot read parquet: {brief(err)}") from err
         if frame.empty:
             raise InputError(path, "metadata parquet has no rows")
+        wrong = [c for c in ("centre_lat", "centre_lon") if not is_numeric_dtype(frame[c])]
+        if wrong or not is_string_dtype(frame["grid_cell"]):
+            types = {c: str(frame[c].dtype) for c in METADATA_REQUIRED}
+            raise InputError(path, f"metadata columns have the wrong types {types}")
         if "grid_row_u" not in frame or "grid_col_r" not in frame:
             try:
                 frame["grid_row_u"], frame["grid_col_r"] = parse_cell_names(frame["grid_cell"])

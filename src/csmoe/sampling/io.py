@@ -16,7 +16,7 @@ def read_set(path: str | Path) -> pd.DataFrame:
     if not path.is_file():
         raise InputError(path, "file not found")
     try:
-        frame = pd.read_parquet(path)
+        frame = pd.read_parquet(path, page_checksum_verification=True)
     except Exception as err:  # pyarrow raises several types for corrupt files
         raise InputError(path, f"cannot read parquet: {brief(err)}") from err
     missing = [c for c in COLUMNS if c not in frame]

@@ -99,9 +99,11 @@ def open_raster(path: str | Path) -> Any:
 
 
 def values_at(path: str | Path, lat: np.ndarray, lon: np.ndarray, fill: int) -> np.ndarray:
-    """Pixel values of the raster ``path`` under points (:func:`sample_points`), a damaged
-    file failing as an error naming it (GDAL decodes pixel blocks only when read)."""
+    """Class codes of the raster ``path`` under points (:func:`sample_points`); a damaged
+    file (GDAL decodes pixel blocks only when read) or a non-integer one is an error naming it."""
     da = open_raster(path)
+    if not np.issubdtype(da.dtype, np.integer):  # NaN would become a class code silently
+        raise InputError(path, f"expected integer class codes, the raster holds {da.dtype}")
     try:
         return sample_points(da, lat, lon, fill)
     except Exception as err:  # rasterio/GDAL raise their own types for damaged pixel data
