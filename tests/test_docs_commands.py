@@ -217,7 +217,7 @@ def check_mlflow(argv: list[str], env: dict[str, str], workdir: Path) -> str | N
                                "--port", str(port), "--workers", "1"], cwd=workdir, env=full_env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
-        deadline = time.monotonic() + 120
+        deadline = time.monotonic() + 300  # generous: a loaded CI box is slow
         while time.monotonic() < deadline:
             if server.poll() is not None:
                 return f"the server exited ({server.returncode}): {server.stderr.read()[-800:]}"
@@ -226,7 +226,7 @@ def check_mlflow(argv: list[str], env: dict[str, str], workdir: Path) -> str | N
                     return None if page.status == 200 else f"HTTP {page.status}"
             except OSError:
                 time.sleep(0.5)
-        return "the server did not answer within 120 s"
+        return "the server did not answer within 300 s"
     finally:
         server.terminate()
         server.wait(timeout=30)
