@@ -118,8 +118,10 @@ class ChunkFeed:
         a function of (seed, epoch, processes, workers), so a resumed run skips exactly what
         the interrupted one consumed (by reading it: a chunk's patches are mixed with those
         of the chunks read with it, so there is no cheaper way to the same position)."""
+        from csmoe.data.loaders import worker_errors
+
         self.loader.dataset.set_epoch(epoch)
-        batches = iter(self.loader)
+        batches = worker_errors(self.loader)
         for _ in range(skip):
             next(batches)
         return batches

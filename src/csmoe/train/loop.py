@@ -215,7 +215,9 @@ class _Loop:
     def _batches(self, index_lists: list[list[int]], workers: int) -> Iterator[Any]:
         from torch.utils.data import DataLoader
 
-        return iter(
+        from csmoe.data.loaders import worker_errors
+
+        return worker_errors(
             DataLoader(
                 self.train_set,
                 batch_sampler=index_lists,
