@@ -39,12 +39,13 @@ def flip(path: Path, at: float = 0.5, n: int = 64, seed: int = 0) -> None:
     path.write_bytes(bytes(data))
 
 
-def flip_in_column(path: Path, column: int) -> None:
-    """Flip one bit among the values of a parquet column: near the end of its dictionary
-    page (or of its only page), past the page header, so the file still decodes."""
+def flip_in_column(path: Path, column: str) -> None:
+    """Flip one bit among the values of a parquet column (first row group): near the end of
+    its dictionary page (or of its only page), past the page header, so the file decodes."""
     import pyarrow.parquet as pq
 
-    chunk = pq.ParquetFile(path).metadata.row_group(0).column(column)
+    meta = pq.ParquetFile(path).metadata
+    chunk = meta.row_group(0).column(meta.schema.names.index(column))
     if chunk.dictionary_page_offset:
         end = chunk.data_page_offset
     else:

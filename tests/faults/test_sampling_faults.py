@@ -114,7 +114,7 @@ def test_damaged_metadata_parquet(inputs, earlier, capsys, how, tmp_path):
     meta = inputs["meta"]
     if how == "flipped":  # inside the values: caught by the page CRCs (see the README)
         CELLS.to_parquet(meta, write_page_checksum=True)
-        flip_in_column(meta, 1)
+        flip_in_column(meta, "centre_lat")
     elif how in CORRUPTIONS:
         corrupt(meta, how)
     elif how == "no rows":

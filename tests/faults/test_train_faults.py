@@ -66,3 +66,50 @@ def test_damaged_training_state(patch_store, trained, tmp_path, capsys, how):
     outcome = run_cli(pretrain_args(store, stats, out, state), capsys)
     assert_refused(outcome, state / "state.pt", "training state unreadable", "delete it")
     assert snapshot(out) == before and not temporaries(tmp_path)
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_damaged_store_chunk_fails_mid_epoch_naming_its_shard(
+    patch_store, trained, tmp_path, capsys, workers
+):
+    # the first chunk is intact (the store opens and its first patch reads); the second one
+    # fails its CRC when the epoch reaches it
+    store, stats = patch_store
+    copy = tmp_path / "store.zarr"
+    shutil.copytree(store, copy)
+    shard = copy / "s2" / "c" / "0" / "0" / "0" / "0"
+    corrupt(shard, "flipped", at=0.75, n=16)
+    out = tmp_path / "out"
+    shutil.copytree(trained["out"], out)
+    before = snapshot(out)
+    argv = pretrain_args(copy, stats, out, tmp_path / "state", num_workers=workers)
+    outcome = run_cli(argv, capsys)
+    assert_refused(outcome, shard, "unreadable", "rebuild it")
+    assert snapshot(out) == before and not temporaries(tmp_path)
+
+
+STORE_ATTRS = {
+    "truncated": "not a zarr group",
+    "flipped": "",  # invalid JSON, or statistics that no longer match stats.json
+    "empty": "not a zarr group",
+    "wrong type": "band statistics are a list",
+}
+
+
+@pytest.mark.parametrize("how", STORE_ATTRS)
+def test_damaged_store_attributes(patch_store, tmp_path, capsys, how):
+    store, stats = patch_store
+    copy = tmp_path / "store.zarr"
+    shutil.copytree(store, copy)
+    attrs = copy / "zarr.json"
+    if how in CORRUPTIONS:
+        corrupt(attrs, how, **({"at": 0.3, "n": 8} if how == "flipped" else {}))
+    else:
+        meta = json.loads(attrs.read_text())
+        band = meta["attributes"]["band_stats"]
+        meta["attributes"]["band_stats"] = [band["s1"], band["s2"]]
+        attrs.write_text(json.dumps(meta))
+    outcome = run_cli(pretrain_args(copy, stats, tmp_path / "out", tmp_path / "state"), capsys)
+    where = stats if "differ" in outcome.last_line else copy
+    assert_refused(outcome, where, STORE_ATTRS[how])
+    assert not (tmp_path / "out").exists() and not temporaries(tmp_path)

@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_integer_dtype, is_string_dtype
 
 from csmoe.data.bands import (
     S1_NODATA,
@@ -109,6 +110,14 @@ def read_metadata(product_dir: Path) -> pd.DataFrame:
     missing = [c for c in needed if c not in meta.columns]
     if missing:
         raise InputError(path, f"missing columns {missing} (Major TOM has {METADATA_COLUMNS})")
+    strings = all(is_string_dtype(meta[c]) for c in ("grid_cell", "parquet_url"))
+    if not strings or not is_integer_dtype(meta["parquet_row"]):
+        types = {c: str(meta[c].dtype) for c in needed}
+        raise InputError(path, f"columns of the wrong type {types}")
+    try:
+        meta["timestamp"] = pd.to_datetime(meta["timestamp"])
+    except (ValueError, TypeError) as err:
+        raise InputError(path, f"timestamps unreadable: {brief(err)}") from err
     meta["part_file"] = [
         str(product_dir / "images" / PurePosixPath(u).name) if "://" in u else str(product_dir / u)
         for u in meta["parquet_url"]
