@@ -29,8 +29,8 @@ def _evaluation(**cbir):
     return json.dumps(params)
 
 
-def _command(kind, ckpt, out, *data):
-    params = _evaluation(k=3, sets={"mock": "243k"})
+def _command(kind, ckpt, out, *data, subset="243k"):
+    params = _evaluation(k=3, sets={"benv2": subset})
     common = ["--checkpoint", str(ckpt), "--variant", "tiny", "--out-dir", str(out)]
     return ["evaluate", kind, "--params", params, *common, *data]
 
@@ -149,8 +149,50 @@ def test_damaged_benv2_lmdb_value(trained, lmdb_set, results, tmp_path, capsys, 
     before = snapshot(results)
     ckpt = trained["out"] / "final.safetensors"
     outcome = run_cli(
-        _command("cbir", ckpt, results, "--benv2", str(root), "--sets", "mock"), capsys
+        _command("cbir", ckpt, results, "--benv2", str(root), "--sets", "benv2"), capsys
     )
     where = patch if how == "wrong shape" else root / "BigEarthNet-V2-LMDB"
     assert_refused(outcome, where, LMDB_CASES[how])
+    assert snapshot(results) == before and not temporaries(tmp_path)
+
+
+@pytest.fixture(scope="module")
+def tiff_set(tmp_path_factory):
+    """A generated BigEarthNet-v2 set in the GeoTIFF layout."""
+    from tiles_fixtures import make_cells
+
+    from csmoe.world.benv2_world import Benv2WorldSpec, write_world
+
+    root = tmp_path_factory.mktemp("benv2") / "benv2"
+    samples = {"train": 1, "validation": 4, "test": 6}
+    write_world(make_cells(6), root, Benv2WorldSpec(samples=samples, seed=0))
+    return root
+
+
+TIFF_CASES = {
+    "truncated": "unreadable",
+    "empty": "unreadable",
+    "wrong shape": "band B02 has shape (50, 50), not a divisor of 120",
+}
+
+
+@pytest.mark.parametrize("how", TIFF_CASES)
+def test_damaged_benv2_geotiff_band(trained, tiff_set, results, tmp_path, capsys, how):
+    from csmoe.data.benv2 import S2_DIR, s2_tile
+    from csmoe.world.benv2_world import write_tif
+
+    root = tmp_path / "benv2"
+    shutil.copytree(tiff_set, root)
+    meta = pd.read_parquet(root / "metadata.parquet")
+    patch = meta[meta["split"] == "validation"].sort_values("patch_id").iloc[0]["patch_id"]
+    band = root / S2_DIR / s2_tile(patch) / patch / f"{patch}_B02.tif"
+    if how in CORRUPTIONS:
+        corrupt(band, how)
+    else:
+        write_tif(band, np.zeros((50, 50), np.uint16), "EPSG:32633", None)
+    before = snapshot(results)
+    ckpt = trained["out"] / "final.safetensors"
+    command = _command("cbir", ckpt, results, "--benv2", str(root), "--sets", "benv2", subset="all")
+    outcome = run_cli(command, capsys)
+    assert_refused(outcome, patch if how == "wrong shape" else band, TIFF_CASES[how])
     assert snapshot(results) == before and not temporaries(tmp_path)
