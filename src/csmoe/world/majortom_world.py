@@ -40,9 +40,9 @@ from csmoe.data.bands import (
     size_at,
 )
 from csmoe.data.majortom import METADATA_COLUMNS
-from csmoe.data.parallel import imap_ordered
 from csmoe.errors import InputError
 from csmoe.log import get_logger, progress
+from csmoe.parallel import imap_ordered
 from csmoe.world.scenes import Scene, cell_seed, render_scene
 
 log = get_logger(__name__)

@@ -1,4 +1,4 @@
-"""Ordered parallel map for the data stage's per-tile work (render, decode).
+"""Ordered parallel map for per-item work in worker processes (tiles, GA strata).
 
 Every failure surfaces in the caller, promptly and as itself: an exception raised by ``fn``
 in a worker is re-raised with its type and message (csmoe errors pickle), one raised while

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from csmoe.data.parallel import WorkerLost, imap_ordered
 from csmoe.errors import InputError
+from csmoe.parallel import WorkerLost, imap_ordered
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faults"))  # the suite's helpers
+sys.path.insert(0, str(Path(__file__).resolve().parent / "faults"))  # the suite's helpers
 from inject import deadline
 
 
