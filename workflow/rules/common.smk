@@ -10,6 +10,12 @@ from csmoe.config import validate_config
 # the same validation as `csmoe --config`: defaults filled in, a one-line error naming the key
 validate_config(config)
 
+
+# PATH is read (and extended) below; declared so that remote jobs get it too
+envvars:
+    "PATH",
+
+
 # Rules run `csmoe`. `.venv/bin/snakemake` started without activating the venv has no `csmoe`
 # on PATH: the one installed beside the Python running Snakemake is the one meant. Appended,
 # not prepended, so a `csmoe` already on PATH still wins, and so does the environment that
