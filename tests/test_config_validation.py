@@ -1,4 +1,5 @@
-"""Config validation: every section refuses unknown keys, errors are one line."""
+"""csmoe.config (named apart from tests/models/test_config.py): every section refuses unknown
+keys, errors are one line."""
 
 from __future__ import annotations
 
