@@ -44,7 +44,7 @@ def test_damaged_config(config, capsys, how, words):
     [
         ("  epochs: 6\n", '  epochs: "six"\n', "pretrain.epochs: 'six' is not of type 'integer'"),
         ("  val_fraction:", "  val_fractoin:", "unknown key data.extract.val_fractoin (allowed"),
-        ("mlflow:\n", "mlfow:\n", "unknown key mlfow (allowed: data,"),
+        ("mlflow:\n", "mlfow:\n", "unknown key mlfow (allowed: "),
         ("  sets: [mtom_mu, mtom_r]", "  sets: mtom_mu", "data.sets: 'mtom_mu' is not of type"),
     ],
 )
