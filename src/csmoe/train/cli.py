@@ -107,7 +107,14 @@ def _run(args: argparse.Namespace) -> int:
 
 def _launch_local(child: list[str], nprocs: int, cpu: bool, mixed_precision: str, dry: bool) -> int:
     """``accelerate launch`` on this machine, on leased GPUs (or CPU processes)."""
-    from csmoe.train.launch import CHILD_ENV, check_devices, free_port, launch_command, lease_gpus
+    from csmoe.train.launch import (
+        CHILD_ENV,
+        check_devices,
+        free_port,
+        launch_command,
+        lease_gpus,
+        run_child,
+    )
 
     cmd = launch_command(
         child,
@@ -124,7 +131,7 @@ def _launch_local(child: list[str], nprocs: int, cpu: bool, mixed_precision: str
         env = {**os.environ, CHILD_ENV: "1"}
         if visible is not None:
             env["CUDA_VISIBLE_DEVICES"] = visible
-        return subprocess.run(cmd, env=env, check=False).returncode
+        return run_child(cmd, env)
 
 
 def _gpu_count() -> int:
@@ -136,7 +143,7 @@ def _gpu_count() -> int:
 def _launch_nodes(child: list[str], nodes: int, gpus_per_node: int, dry: bool) -> int:
     """Across nodes: first ``srun`` one task per node; each task then launches its node."""
     from csmoe.errors import ConfigError
-    from csmoe.train.launch import CHILD_ENV, slurm_node_command, srun_command
+    from csmoe.train.launch import CHILD_ENV, run_child, slurm_node_command, srun_command
 
     env = dict(os.environ)
     if "SLURM_JOB_ID" not in env:
@@ -150,7 +157,7 @@ def _launch_nodes(child: list[str], nodes: int, gpus_per_node: int, dry: bool) -
     if dry:
         print(shlex.join(cmd))
         return 0
-    return subprocess.run(cmd, env=env, check=False).returncode
+    return run_child(cmd, env)
 
 
 def _first_host(nodelist: str) -> str:
@@ -163,10 +170,13 @@ def _first_host(nodelist: str) -> str:
 def _train(job: Any, paths: dict[str, Path], cpu: bool, threads: int) -> int:
     import torch
 
+    from csmoe.io import check_writable
     from csmoe.train.data import open_store
     from csmoe.train.loop import run_pretraining
     from csmoe.train.state import StateDir
 
+    for folder in (paths["out"], paths["state"]):
+        check_writable(folder)
     torch.set_num_threads(threads)
     train_set, val_set, norm_stats = open_store(paths["store"], paths["stats"])
     run_pretraining(
