@@ -13,14 +13,16 @@ import pytest
 from csmoe.config import REPO_ROOT
 
 
-def _dry_run_counts(tmp_path, *configfiles):
+def _dry_run_counts(tmp_path, *configfiles, targets=("results/table4.csv",)):
+    """Jobs per rule Snakemake would run for ``targets`` (() = the default) in an empty
+    folder, with ``configfiles`` merged onto config.yaml."""
     snakemake = shutil.which("snakemake") or str(Path(sys.executable).with_name("snakemake"))
     if not Path(snakemake).exists():
         pytest.skip("snakemake not installed")
     out = subprocess.run(
         [
             snakemake,
-            "results/table4.csv",
+            *targets,
             "-n",
             "--quiet",
             "rules",
@@ -56,3 +58,12 @@ def test_paper_scale_sweeps_its_own_800_epoch_run(tmp_path):
     # 5 Table IV variants + 16 checkpoints (50..800) of csmoe_p16_sweep + the ablation
     assert counts["probe"] == "22" and counts["cbir"] == "6"
     assert counts["pretrain_csmoe_p16_sweep"] == counts["pretrain_csmoe_p16"] == "1"
+
+
+def test_default_target_adds_knn_comparisons_and_report_views(tmp_path):
+    counts = _dry_run_counts(tmp_path, targets=())
+    # beyond Table IV's: csmae is probed and csmae_benv2 retrieves, for report.comparisons
+    assert counts["probe"] == "10" and counts["cbir"] == "7"
+    for rule in ("table_knn", "comparisons", "view_table1", "view_table_sampling", "view_fig5"):
+        assert counts[rule] == "1"
+    assert sum(1 for r in counts if r.startswith("view_")) == 9
