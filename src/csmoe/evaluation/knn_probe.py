@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from csmoe.errors import InputError
-from csmoe.evaluation.linear_probe import score, train_present
-from csmoe.evaluation.metrics import scored_classes
+from csmoe.evaluation.linear_probe import score
+from csmoe.evaluation.metrics import probe_classes
 
 # similarities held at a time: [queries per chunk, training samples]
 _BLOCK_VALUES = 2**24
@@ -78,14 +78,7 @@ def probe(
     """Neighbours from ``train``, the task's metric on ``valid`` and ``test``; also the test
     predictions (``scores`` [1, n, C] for multi-label, ``pred`` [1, n] for multi-class: one
     "seed", for the bootstrap)."""
-    classes, absent = scored_classes(
-        train_present(labels["train"], kind, num_classes), num_classes, absent_policy, where=where
-    )
-    out: dict[str, Any] = {
-        "absent_train_classes": absent,
-        "absent_policy": absent_policy,
-        "scored_classes": classes,
-    }
+    classes, out = probe_classes(labels["train"], kind, num_classes, absent_policy, where=where)
     predictions: dict[str, np.ndarray] = {}
     for split in ("valid", "test"):
         try:

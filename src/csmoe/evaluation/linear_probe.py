@@ -8,7 +8,7 @@ from typing import Any
 import numpy as np
 
 from csmoe.errors import InputError
-from csmoe.evaluation.metrics import average_accuracy, map_micro, scored_classes
+from csmoe.evaluation.metrics import average_accuracy, map_micro, probe_classes
 
 
 @dataclass(frozen=True)
@@ -68,15 +68,6 @@ def train_linear(
     return predict
 
 
-def train_present(y: np.ndarray, kind: str, num_classes: int) -> np.ndarray:
-    """Which classes occur at least once in training labels (per-pixel for segmentation)."""
-    if kind == "multilabel":
-        return np.asarray(y).reshape(len(y), -1)[:, :num_classes].any(axis=0)
-    flat = np.asarray(y).ravel()
-    flat = flat[(flat >= 0) & (flat < num_classes)]  # no-data codes are not classes
-    return np.bincount(flat, minlength=num_classes) > 0
-
-
 def score(
     y: np.ndarray, scores: np.ndarray, kind: str, num_classes: int, classes: list[int]
 ) -> float:
@@ -101,16 +92,8 @@ def probe(
     (``valid_seeds``, ``test_seeds``) plus the class handling; also the test predictions of
     every seed (``scores`` [S, n, C] multi-label, ``pred`` [S, n] multi-class) for the
     bootstrap."""
-    classes, absent = scored_classes(
-        train_present(labels["train"], kind, num_classes), num_classes, absent_policy, where=where
-    )
-    out: dict[str, Any] = {
-        "absent_train_classes": absent,
-        "absent_policy": absent_policy,
-        "scored_classes": classes,
-        "valid_seeds": [],
-        "test_seeds": [],
-    }
+    classes, record = probe_classes(labels["train"], kind, num_classes, absent_policy, where=where)
+    out: dict[str, Any] = {**record, "valid_seeds": [], "test_seeds": []}
     test: list[np.ndarray] = []
     for seed in seeds:
         predict = train_linear(features["train"], labels["train"], kind, num_classes, cfg, seed)

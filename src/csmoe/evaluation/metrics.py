@@ -21,6 +21,7 @@ Classes that the probe never saw in training are handled by :func:`scored_classe
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -191,3 +192,24 @@ def scored_classes(
     if policy == "drop":
         return [c for c in range(num_classes) if c not in absent], absent
     return list(range(num_classes)), absent
+
+
+def train_present(y: np.ndarray, kind: str, num_classes: int) -> np.ndarray:
+    """Which classes occur at least once in training labels (per-pixel for segmentation)."""
+    if kind == "multilabel":
+        return np.asarray(y).reshape(len(y), -1)[:, :num_classes].any(axis=0)
+    flat = np.asarray(y).ravel()
+    flat = flat[(flat >= 0) & (flat < num_classes)]  # no-data codes are not classes
+    return np.bincount(flat, minlength=num_classes) > 0
+
+
+def probe_classes(
+    train_labels: np.ndarray, kind: str, num_classes: int, policy: str, *, where: str
+) -> tuple[list[int], dict[str, Any]]:
+    """The classes a probe scores (:func:`scored_classes` on the training labels) and the
+    class handling every probe result records."""
+    classes, absent = scored_classes(
+        train_present(train_labels, kind, num_classes), num_classes, policy, where=where
+    )
+    record = {"absent_train_classes": absent, "absent_policy": policy, "scored_classes": classes}
+    return classes, record

@@ -8,8 +8,7 @@ from typing import Any
 import numpy as np
 
 from csmoe.errors import InputError
-from csmoe.evaluation.linear_probe import train_present
-from csmoe.evaluation.metrics import confusion, mean_iou, scored_classes
+from csmoe.evaluation.metrics import confusion, mean_iou, probe_classes
 from csmoe.log import progress
 
 
@@ -107,19 +106,10 @@ def probe(
     (``valid_seeds``, ``test_seeds``); the per-scene test confusion matrices of every seed
     (``confusion`` [S, n, C, C], for the bootstrap); the first seed's first ``n_examples`` test
     predictions (for Fig. 8)."""
-    classes, absent = scored_classes(
-        train_present(masks["train"], "segmentation", num_classes),
-        num_classes,
-        absent_policy,
-        where=where,
+    classes, record = probe_classes(
+        masks["train"], "segmentation", num_classes, absent_policy, where=where
     )
-    out: dict[str, Any] = {
-        "absent_train_classes": absent,
-        "absent_policy": absent_policy,
-        "scored_classes": classes,
-        "valid_seeds": [],
-        "test_seeds": [],
-    }
+    out: dict[str, Any] = {**record, "valid_seeds": [], "test_seeds": []}
     examples = np.zeros((0,), np.int16)
     per_scene = []
     for seed in seeds:
