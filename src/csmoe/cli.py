@@ -10,8 +10,10 @@ import argparse
 import importlib
 import os
 import sys
+import time
 from collections.abc import Sequence
 
+from csmoe import usage
 from csmoe.errors import CsmoeError
 from csmoe.log import get_logger, setup_logging
 from csmoe.tracking import ARTIFACTS_ENV, URI_ENV
@@ -26,6 +28,7 @@ STAGE_CLIS = (
     "csmoe.train.cli",
     "csmoe.evaluation.cli",
     "csmoe.report.cli",
+    "csmoe.cluster.cli",
 )
 
 
@@ -47,6 +50,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()
     parser = build_parser()
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
@@ -60,6 +64,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         get_logger("csmoe").error("%s", err)
         print(f"csmoe: error: {err}", file=sys.stderr)
         return 2
+    finally:
+        get_logger("csmoe").info("%s", usage.measure(started).line())
     return int(result or 0)
 
 

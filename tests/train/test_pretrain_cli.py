@@ -170,6 +170,7 @@ def test_two_machine_ranks_on_loopback_match_one_process(tmp_path):
     logs = [rank.communicate(timeout=300)[0] for rank in ranks]
     assert [rank.returncode for rank in ranks] == [0, 0], logs[0][-3000:] + logs[1][-3000:]
     # one training across both ranks: only the main process (machine rank 0) reports epochs
+    assert "starting machine rank 1 of 2" in logs[1]
     assert "tiny epoch 1/1 done" in logs[0] and "tiny epoch 1/1" not in logs[1]
     _assert_same_weights(tmp_path / "one", tmp_path / "two")
 

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from csmoe.config import add_config_arguments, load_config
+from csmoe.log import get_logger
 
 
 def register(sub: Any) -> None:
@@ -130,15 +131,18 @@ def _launch_nodes(child: list[str], nodes: int, nprocs: int, cpu: bool, dry: boo
         raise ConfigError(f"pretrain.nodes = {nodes} needs a SLURM allocation (run via srun)")
     if "SLURM_STEP_ID" not in env:  # the batch script: start the tasks
         cmd = srun_command(nodes, int(env.get("SLURM_JOB_NUM_NODES", nodes)), child)
+        what = f"{nodes} machine ranks"
     else:
         main_ip = env.get("MASTER_ADDR") or _first_host(env["SLURM_JOB_NODELIST"])
         cmd = machine_command(
             env, child, processes_per_machine=nprocs, machines=nodes, main_ip=main_ip, cpu=cpu
         )
         env[CHILD_ENV] = "1"
+        what = f"machine rank {env['SLURM_PROCID']} of {nodes} ({nprocs} process(es))"
     if dry:
         print(shlex.join(cmd))
         return 0
+    get_logger(__name__).info("starting %s: %s", what, shlex.join(cmd))
     return subprocess.run(cmd, env=env, check=False).returncode
 
 
