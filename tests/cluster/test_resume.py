@@ -16,7 +16,7 @@ from safetensors.torch import load_file
 pytestmark = pytest.mark.cluster
 
 TARGET = "results/pretrain/tiny/final.safetensors"
-TRAINING_S = 120  # uninterrupted: longer than one 1-min attempt, so that SLURM kills one
+TRAINING_S = 100  # uninterrupted: longer than one 1-min attempt, so that SLURM kills one
 
 
 def _seconds_per_epoch(flow: Workflow, tmp_path) -> float:
