@@ -26,7 +26,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from csmoe.data.extract import build_store
 from csmoe.data.majortom import decode_band, iter_raw_tiles, pair_tiles
-from csmoe.data.majortom_world import WorldSpec, write_world
+from csmoe.world.majortom_world import WorldSpec, write_world
 
 
 def _cells(n: int) -> object:

@@ -30,9 +30,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
 from torch.utils.data import DataLoader
 
-from csmoe.data.extract import Patches
-from csmoe.data.scenes import render_scene
-from csmoe.data.store import PatchDataset, PatchWriter, StoreLayout, make_loader
+from csmoe.data.loaders import PatchDataset, make_loader
+from csmoe.data.store import Patches, PatchWriter, StoreLayout
+from csmoe.world.scenes import render_scene
 
 GMAC_FORWARD_P16 = 10.11  # paper Table IV, CSMoE p16 (multiply-accumulates per image)
 H100_BF16_TFLOPS = 989.0  # dense bf16 peak (SXM)

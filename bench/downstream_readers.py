@@ -28,7 +28,7 @@ def _lmdb_to_geotiff(lmdb_root: Path, out: Path) -> None:
     from safetensors.numpy import load
 
     from csmoe.data import benv2
-    from csmoe.data.benv2_world import write_tif
+    from csmoe.world.benv2_world import write_tif
 
     meta = benv2.read_metadata(lmdb_root, include_snow_cloud=True)
     meta.drop(columns="season").to_parquet(out / benv2.METADATA)
@@ -61,7 +61,7 @@ def main() -> None:
 
     from csmoe.data import benv2, geobench_format
     from csmoe.data.geobench import load_task
-    from csmoe.data.geobench_world import GeobenchWorldSpec, write_task
+    from csmoe.world.geobench_world import GeobenchWorldSpec, write_task
 
     tmp = Path(tempfile.mkdtemp(prefix="bench-downstream-"))
     try:

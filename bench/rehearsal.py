@@ -187,7 +187,7 @@ def projection(config: dict, jobs: list[dict]) -> list[dict]:
         tiles = stats.get("tiles_in") or stats.get("tiles", {}).get("in")
         name = store.parent.name
         cpu = _job(jobs, f"data/extract_{name}")["cpu_s"]
-        world = _job(jobs, f"data/world_{name}")["cpu_s"]
+        world = _job(jobs, f"world/majortom_{name}")["cpu_s"]
         rows.append(
             _row(f"render tiles ({name}; paper downloads them)", world / tiles, PAPER_TILES)
         )

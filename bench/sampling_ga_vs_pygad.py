@@ -14,6 +14,7 @@ crossover) and farthest-point seeds with uniform crossover.
 
 from __future__ import annotations
 
+import argparse
 import math
 import time
 
@@ -90,6 +91,7 @@ def run_pygad(xyz: np.ndarray, sigma: float, seed: int) -> tuple[np.ndarray, int
 
 
 def main() -> None:
+    argparse.ArgumentParser(description=__doc__.splitlines()[0]).parse_args()
     archive = build_archive({})
     groups = archive.groupby(["climate", "landcover"]).indices
     rows = []

@@ -21,7 +21,7 @@ from pathlib import Path
 from data_loader import build, epoch_rate, h100_images_per_s  # also puts src/ on the path
 from torch.utils.data import DataLoader
 
-from csmoe.data.store import PatchDataset
+from csmoe.data.loaders import PatchDataset
 from csmoe.train.data import ChunkFeed
 from csmoe.train.plan import epoch_order, plan_steps, rank_micro_batches
 

@@ -22,8 +22,9 @@ from csmoe.tracking import ARTIFACTS_ENV, URI_ENV
 STAGE_CLIS = (
     "csmoe.tracking_cli",
     "csmoe.sampling.cli",
+    "csmoe.world.cli",
     "csmoe.data.cli",
-    "csmoe.data.downstream_cli",
+    "csmoe.downloads.cli",
     "csmoe.models.cli",
     "csmoe.train.cli",
     "csmoe.evaluation.cli",
@@ -31,12 +32,31 @@ STAGE_CLIS = (
     "csmoe.cluster.cli",
 )
 
+# options before the command; each takes a value
+GLOBAL_OPTIONS = {
+    "--log-level": {"default": "INFO", "help": "logging level (default: INFO)"},
+    "--mlflow-uri": {"help": "MLflow tracking URI (default: $CSMOE_MLFLOW_URI)"},
+    "--mlflow-artifacts": {"help": "MLflow artifact root folder"},
+}
+# Commands renamed when the generated mini world got its own package (csmoe.world). The old
+# names still run, with a warning, for one release (README, "Renamed commands").
+RENAMED = {
+    ("data", "world"): ("world", "majortom"),
+    ("downstream", "geobench"): ("world", "geobench"),
+    ("downstream", "benv2"): ("world", "benv2"),
+    ("downstream", "inspect"): ("data", "inspect"),
+}
+
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="csmoe", description=__doc__.splitlines()[0])
-    parser.add_argument("--log-level", default="INFO", help="logging level (default: INFO)")
-    parser.add_argument("--mlflow-uri", help="MLflow tracking URI (default: $CSMOE_MLFLOW_URI)")
-    parser.add_argument("--mlflow-artifacts", help="MLflow artifact root folder")
+    renamed = ", ".join(f"{' '.join(o)} -> {' '.join(n)}" for o, n in RENAMED.items())
+    parser = argparse.ArgumentParser(
+        prog="csmoe",
+        description=__doc__.splitlines()[0],
+        epilog=f"renamed commands (old names run until the next release): {renamed}",
+    )
+    for option, settings in GLOBAL_OPTIONS.items():
+        parser.add_argument(option, **settings)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in STAGE_CLIS:
         try:
@@ -49,11 +69,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def rename_old_command(argv: Sequence[str]) -> tuple[list[str], str | None]:
+    """``argv`` with an old command name of :data:`RENAMED` replaced by its new one, and a
+    warning saying so (None when nothing was renamed)."""
+    argv = list(argv)
+    i = 0  # the command follows the global options and their values
+    while i < len(argv) and argv[i].startswith("-"):
+        i += 2 if argv[i] in GLOBAL_OPTIONS else 1
+    new = RENAMED.get(tuple(argv[i : i + 2]))
+    if new is None:
+        return argv, None
+    warning = (
+        f"'csmoe {' '.join(argv[i : i + 2])}' is now 'csmoe {' '.join(new)}'; "
+        "the old name goes in the next release"
+    )
+    return [*argv[:i], *new, *argv[i + 2 :]], warning
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     started = time.monotonic()
     parser = build_parser()
+    argv, renamed = rename_old_command(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     setup_logging(args.log_level)
+    if renamed:
+        get_logger("csmoe").warning("%s", renamed)
     if args.mlflow_uri:
         os.environ[URI_ENV] = args.mlflow_uri
     if args.mlflow_artifacts:

@@ -1,4 +1,4 @@
-"""``csmoe data world`` / ``csmoe data extract``: outputs, MLflow logging, clean errors."""
+"""``csmoe data extract`` on tiles from ``csmoe world majortom``: outputs, MLflow logging."""
 
 from __future__ import annotations
 
@@ -18,7 +18,7 @@ def test_world_then_extract_logs_to_mlflow(tmp_path):
     cells = tmp_path / "mtom_mu.parquet"
     make_cells(9).to_parquet(cells)
     tiles, out = tmp_path / "majortom" / "mtom_mu", tmp_path / "patches" / "mtom_mu"
-    assert main(["data", "world", "--cells", str(cells), "--out", str(tiles),
+    assert main(["world", "majortom", "--cells", str(cells), "--out", str(tiles),
                  "--params", json.dumps(WORLD), "--seed", "2"]) == 0  # fmt: skip
     assert (tiles / "S2L2A" / "metadata.parquet").exists()
     outputs = ["--store", str(out / "store.zarr"), "--stats", str(out / "stats.json")]
@@ -36,12 +36,3 @@ def test_world_then_extract_logs_to_mlflow(tmp_path):
     assert extract.metrics["tiles_skipped.all_invalid"] == 1
     assert by_name["world-mtom_mu"].data.metrics["tiles"] == 4
     assert by_name["world-mtom_mu"].data.params["tile_px"] == "256"
-
-
-def test_bad_cells_file_is_a_one_line_error(tmp_path, capsys):
-    bad = tmp_path / "cells.parquet"
-    bad.write_text("nope")
-    code = main(["data", "world", "--cells", str(bad), "--out", str(tmp_path / "o"),
-                 "--params", json.dumps(WORLD)])  # fmt: skip
-    assert code == 2 and not (tmp_path / "o").exists()
-    assert "cells.parquet: not a readable parquet file" in capsys.readouterr().err

@@ -10,9 +10,7 @@ from __future__ import annotations
 
 import datetime
 import json
-import pickle
 import sys
-import types
 
 import h5py
 import numpy as np
@@ -22,32 +20,6 @@ from csmoe.data import geobench_format as fmt
 from csmoe.data.bands import S2_MODEL_BANDS
 from csmoe.data.geobench import load_task
 from csmoe.errors import InputError
-
-
-class _Band:  # attribute layout of geobench.dataset.BandInfo subclasses
-    def __init__(self, name, alt_names=(), spatial_resolution=10, wavelength=None):
-        self.name = name
-        self.alt_names = alt_names
-        self.spatial_resolution = spatial_resolution
-        self.wavelength = wavelength
-
-
-@pytest.fixture
-def real_pickler(monkeypatch):
-    """Pickle with a stand-in geobench.dataset module, then make geobench unimportable."""
-    module = types.ModuleType("geobench.dataset")
-    classes = {}
-    for name in ("Sentinel1", "Sentinel2", "CloudProbability", "SegmentationClasses"):
-        cls = type(name, (_Band,), {"__module__": "geobench.dataset"})
-        setattr(module, name, cls)
-        classes[name] = cls
-    monkeypatch.setitem(sys.modules, "geobench", types.ModuleType("geobench"))
-    monkeypatch.setitem(sys.modules, "geobench.dataset", module)
-
-    def dump(obj):
-        return str(pickle.dumps(obj))
-
-    yield classes, dump
 
 
 def _write_real(path, bands, label, classes, dump, *, label_band=False, date=None):
@@ -188,21 +160,6 @@ def test_missing_label_and_band_name_the_file(tmp_path, real_pickler):
     _write_real(folder / "id_0.hdf5", bands[:-1], 1, classes, dump)
     with pytest.raises(InputError, match=r"id_0\.hdf5.*missing band '12 - SWIR'"):
         load_task(tmp_path, "m-eurosat", "train")
-
-
-def test_our_writer_is_loadable_by_geobench_style_unpickling(tmp_path, real_pickler):
-    classes, _ = real_pickler
-    spec = fmt.TASKS["m-SA-crop-type"]
-    bands = {name: np.full((8, 8), 3, np.int16) for name in spec.stored}
-    path = tmp_path / "s.hdf5"
-    fmt.write_sample(path, spec, bands, np.ones((8, 8), np.int16))
-    with h5py.File(path) as handle:
-        import ast
-
-        attrs = pickle.loads(ast.literal_eval(handle.attrs["pickle"]))  # what geobench does
-        assert attrs["bands_order"][-1] == "label"
-        info = attrs["02 - Blue"]["band_info"]
-        assert isinstance(info, classes["Sentinel2"]) and info.wavelength == 0.49
 
 
 def test_corrupt_sample_and_missing_partition_named(tmp_path):

@@ -16,8 +16,8 @@ from csmoe.data.majortom import (
     pair_tiles,
     read_metadata,
 )
-from csmoe.data.majortom_world import encode_geotiff
 from csmoe.errors import InputError
+from csmoe.world.majortom_world import encode_geotiff
 
 PART = "images/part_00000.parquet"
 

@@ -8,8 +8,9 @@ import json
 import numpy as np
 
 from csmoe.data.geobench import task_dir
-from csmoe.data.geobench_format import get_task, write_sample
-from csmoe.data.scenes import render_scene
+from csmoe.data.geobench_format import get_task
+from csmoe.data.geobench_pickle import write_sample
+from csmoe.world.scenes import render_scene
 
 TINY_MODEL = dict(
     img_size=32,

@@ -1,11 +1,21 @@
 # Shared set-up: config validation, MLflow store, helpers for thin rules.
 import json
+import os
 import shlex
+import sys
 
 from snakemake.utils import validate
 
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
+
+# Rules run `csmoe`. `.venv/bin/snakemake` started without activating the venv has no `csmoe`
+# on PATH: the one installed beside the Python running Snakemake is the one meant. Appended,
+# not prepended, so a `csmoe` already on PATH still wins, and so does the environment that
+# `--sdm conda` activates for a job (activation puts its bin folder first).
+_OWN_BIN = os.path.dirname(sys.executable)
+if _OWN_BIN not in os.environ.get("PATH", "").split(os.pathsep):
+    os.environ["PATH"] = os.pathsep.join(filter(None, [os.environ.get("PATH"), _OWN_BIN]))
 
 # every job logs into one MLflow store: rules run "{CSMOE} <command> ..."
 CSMOE = "csmoe --mlflow-uri {} --mlflow-artifacts {}".format(

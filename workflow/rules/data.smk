@@ -1,29 +1,14 @@
-# data stage rules (see docs/ARCHITECTURE.md): Major TOM tiles of each sampled set -> patch store
+# data stage rules (see docs/ARCHITECTURE.md): Major TOM tiles of each sampled set -> patch
+# store; the downstream sets the config asks for. The tiles and sets themselves come from
+# world.smk (generated) or downloads.smk (real archives).
+from csmoe.data.geobench_format import TASKS as GEOBENCH_TASKS
+
 _SETS = "|".join(config["data"]["sets"])
-
-
-if config["data"]["majortom_source"] == "generate":
-
-    rule majortom_world:
-        """The mini world's Major TOM Core-format tiles for the sampled cells of one set."""
-        input:
-            cells="results/sampling/{set}.parquet",
-        output:
-            directory("results/majortom/{set}"),
-        wildcard_constraints:
-            set=_SETS,
-        params:
-            csmoe=CSMOE,
-            cfg=params_json("data", "world"),
-            seed=config["seed"],
-        log:
-            "results/logs/data/world_{set}.log",
-        threads: max(1, config["data"]["world"]["workers"])
-        conda:
-            ENV
-        shell:
-            "{params.csmoe} data world --cells {input.cells:q} --out {output:q} --seed {params.seed}"
-            " --params {params.cfg:q} > {log:q} 2>&1"
+DOWNSTREAM = config["downstream"]
+# the task folders the config asks for: results/geobench/{benchmark}/{task}
+GEOBENCH_FOLDERS = [
+    f"results/geobench/{GEOBENCH_TASKS[t].benchmark}/{t}" for t in DOWNSTREAM["geobench"]["tasks"]
+]
 
 
 rule patch_store:
@@ -47,3 +32,10 @@ rule patch_store:
     shell:
         "{params.csmoe} data extract --tiles {input.tiles:q} --store {output.store:q}"
         " --stats {output.stats:q} --seed {params.seed} --params {params.cfg:q} > {log:q} 2>&1"
+
+
+rule downstream_data:
+    """All downstream sets of the config (generated or downloaded)."""
+    input:
+        GEOBENCH_FOLDERS,
+        "results/benv2",

@@ -1,1 +1,3 @@
-"""Readers (Major TOM Core, GEO-Bench, BigEarthNet-v2), patch store, mini world, downloads."""
+"""Real data: band conventions, readers of Major TOM Core, GEO-Bench and BigEarthNet-v2, patch
+extraction, the patch store and its training loaders. Imports neither the generated mini world
+(:mod:`csmoe.world`) nor the downloads (:mod:`csmoe.downloads`)."""

@@ -1,8 +1,10 @@
-"""``csmoe data ...``: generate the mini world's Major TOM tiles, build the patch store."""
+"""``csmoe data ...``: build the patch store from Major TOM tiles, inspect GEO-Bench and
+BigEarthNet-v2 sets. Heavy imports stay inside the commands."""
 
 from __future__ import annotations
 
 import argparse
+import json
 import time
 from pathlib import Path
 from typing import Any
@@ -11,15 +13,8 @@ from csmoe.config import add_config_arguments, resolve_params
 
 
 def register(sub: Any) -> None:
-    parser = sub.add_parser("data", help="Major TOM tiles and the training patch store")
+    parser = sub.add_parser("data", help="the training patch store; real-format data sets")
     cmds = parser.add_subparsers(dest="data_command", required=True, metavar="CMD")
-
-    world = cmds.add_parser("world", help="write Major TOM Core-format tiles for selected cells")
-    world.add_argument("--cells", required=True, help="selected cells parquet (sampling output)")
-    world.add_argument("--out", required=True, help="output folder (Major TOM layout)")
-    world.add_argument("--seed", type=int, default=0, help="global seed (default: 0)")
-    add_config_arguments(world, "data.world")
-    world.set_defaults(func=_world)
 
     extract = cmds.add_parser("extract", help="cut tiles into patches, write the patch store")
     extract.add_argument("--tiles", required=True, help="Major TOM folder (S2L2A/, S1RTC/)")
@@ -29,31 +24,12 @@ def register(sub: Any) -> None:
     add_config_arguments(extract, "data.extract")
     extract.set_defaults(func=_extract)
 
-
-def _world(args: argparse.Namespace) -> None:
-    from csmoe.data.majortom_world import WorldSpec, read_cells, select_tiles, write_world
-    from csmoe.io import atomic_path
-    from csmoe.tracking import stage_run
-
-    params = resolve_params(args)
-    out = Path(args.out)
-    with stage_run("data", f"world-{out.name}", params={**params, "seed": args.seed}) as run:
-        cells = read_cells(args.cells)
-        picked = select_tiles(cells, params.get("max_tiles"), args.seed)
-        start = time.perf_counter()
-        with atomic_path(out, is_dir=True) as tmp:
-            spec = WorldSpec.from_params(params, args.seed)
-            summary = write_world(picked, tmp, spec, int(params.get("workers", 0)))
-        seconds = time.perf_counter() - start
-        run.log_metrics(
-            {
-                "cells_in": len(cells),
-                "tiles": summary["tiles"],
-                "defects": summary["defects"],
-                "seconds": seconds,
-                "tiles_per_s": summary["tiles"] / seconds,
-            }
-        )
+    p = cmds.add_parser("inspect", help="summarise a GEO-Bench task or a BigEarthNet-v2 set")
+    p.add_argument("--root", required=True, help="GEO-Bench root or BigEarthNet-v2 folder")
+    p.add_argument("--task", help="GEO-Bench task (omit for BigEarthNet-v2)")
+    p.add_argument("--subset", default="all", help="BigEarthNet-v2 subset: 14k, 243k, all")
+    p.add_argument("--split", default="test")
+    p.set_defaults(func=_inspect)
 
 
 def _extract(args: argparse.Namespace) -> None:
@@ -78,3 +54,31 @@ def _extract(args: argparse.Namespace) -> None:
             }
         )
         run.log_artifact(args.stats)
+
+
+def _inspect(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    if args.task:
+        from csmoe.data.geobench import load_task
+
+        data = load_task(args.root, args.task, args.split)
+        summary: dict[str, Any] = {
+            "task": args.task, "split": args.split, "kind": data.kind,
+            "samples": len(data.sample_names), "s2": list(data.s2.shape),
+            "s1": None if data.s1 is None else list(data.s1.shape),
+            "num_classes": data.num_classes,
+            "label_counts": np.bincount(data.labels.ravel(), minlength=data.num_classes).tolist()
+            if data.kind != "multilabel" else data.labels.sum(axis=0).tolist(),
+        }  # fmt: skip
+    else:
+        from csmoe.data.benv2 import load_pairs
+
+        pairs = load_pairs(args.root, args.subset, args.split)
+        summary = {
+            "subset": args.subset, "split": args.split, "pairs": len(pairs.patch_ids),
+            "s1": list(pairs.s1.shape), "s2": list(pairs.s2.shape),
+            "labels_per_patch": float(pairs.labels.sum(axis=1).mean()),
+        }  # fmt: skip
+    print(json.dumps(summary, indent=2))
+    return 0

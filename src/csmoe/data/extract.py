@@ -17,7 +17,6 @@ from __future__ import annotations
 import functools
 from collections import Counter
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +33,7 @@ from csmoe.data.majortom import (
     pair_tiles,
 )
 from csmoe.data.parallel import imap_ordered
+from csmoe.data.store import Patches, PatchWriter, StoreLayout
 from csmoe.errors import InputError
 from csmoe.log import get_logger, progress
 
@@ -43,17 +43,6 @@ PATCH_PX = 120
 DROP_REASONS = ("partial_edge", *INVALID_REASONS)
 # the paper's full-scale figures, reported beside ours as a labelled reference
 PAPER_REFERENCE = {"tiles": 18_846, "patches": 1_055_080, "val_fraction": 0.05}
-
-
-@dataclass
-class Patches:
-    """The valid patches of one tile, and why the others were dropped."""
-
-    grid_cell: str
-    s2: np.ndarray  # [k, 10, p, p] uint16
-    s1: np.ndarray  # [k, 2, p, p] float32 dB
-    positions: np.ndarray  # [k, 2] int16 (patch row, patch col) in the tile's grid
-    dropped: Counter
 
 
 def _blocks(array: np.ndarray, n: int, p: int) -> np.ndarray:
@@ -122,7 +111,6 @@ def build_store(
     """
     import json
 
-    from csmoe.data.store import PatchWriter, StoreLayout
     from csmoe.io import atomic_path
 
     patch_px = int(params.get("patch_px", PATCH_PX))

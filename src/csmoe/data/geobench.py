@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from csmoe.data.bands import S2_MODEL_BANDS, linear_to_db
-from csmoe.data.geobench_format import LABEL, S2_INFO, Task, get_task, safe_loads
+from csmoe.data.geobench_format import LABEL, S2_INFO, Task, get_task
+from csmoe.data.geobench_pickle import safe_loads
 from csmoe.errors import InputError
 
 SPLITS = {"train": "train", "valid": "valid", "val": "valid", "validation": "valid", "test": "test"}

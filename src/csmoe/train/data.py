@@ -23,7 +23,7 @@ def open_store(store: Path, stats: Path) -> tuple[Any, Any, dict[str, Any]]:
         raise InputError(stats, f"patch statistics not found; {rebuild}") from err
     except (json.JSONDecodeError, UnicodeDecodeError, KeyError, TypeError) as err:
         raise InputError(stats, f"no band_stats in this JSON ({err}); {rebuild}") from err
-    from csmoe.data.store import PatchDataset
+    from csmoe.data.loaders import PatchDataset
 
     try:
         train, val = PatchDataset(store, "train"), PatchDataset(store, "val")
@@ -42,7 +42,7 @@ def open_store(store: Path, stats: Path) -> tuple[Any, Any, dict[str, Any]]:
 
 class ChunkFeed:
     """Training micro-batches for ``pretrain.loader: chunks``: whole-chunk reads
-    (:func:`csmoe.data.store.make_loader`), the chunks of each epoch dealt to the processes.
+    (:func:`csmoe.data.loaders.make_loader`), the chunks of each epoch dealt to the processes.
 
     ``patches`` mode gathers every micro-batch patch by patch from one global order, so the
     weights do not depend on the number of processes; it decodes a whole store chunk per
@@ -55,7 +55,7 @@ class ChunkFeed:
     def __init__(
         self, train_set: Any, micro_batch: int, seed: int, rank: int, world_size: int, workers: int
     ) -> None:
-        from csmoe.data.store import make_loader
+        from csmoe.data.loaders import make_loader
 
         self.workers = workers
         self.loader = make_loader(

@@ -8,7 +8,7 @@ generator seeded by (seed, epoch, step, chunk), and the data order is a function
 Two ways to feed the steps (``pretrain.loader``):
 
 - ``patches`` (default): one global patch order per epoch, cut into micro-batches, each
-  process gathering its own through :class:`~csmoe.data.store.PatchDataset`. The weights do
+  process gathering its own through :class:`~csmoe.data.loaders.PatchDataset`. The weights do
   not depend on the number of processes either (with the same micro-batch size, which also
   fixes the contrastive negatives): 1 and N processes agree to float tolerance. Random
   access decodes a store chunk per patch (~330 patches/s per core): right for the tiny

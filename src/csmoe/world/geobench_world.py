@@ -1,6 +1,6 @@
 """Generated GEO-Bench tasks for the mini world, written in the real GEO-Bench v1.0 format.
 
-Each sample is a scene (:func:`csmoe.data.scenes.render_scene`) of a cell drawn from the
+Each sample is a scene (:func:`csmoe.world.scenes.render_scene`) of a cell drawn from the
 sampling stage's archive; its label follows from the scene's WorldCover class map, so a
 frozen encoder that learned the scenes can beat chance on every task:
 
@@ -26,8 +26,9 @@ from typing import Any
 import numpy as np
 
 from csmoe.data import geobench_format as fmt
-from csmoe.data.scenes import Scene, cell_seed, render_scene
+from csmoe.data.geobench_pickle import dumps, task_specs, write_sample
 from csmoe.log import get_logger, progress
+from csmoe.world.scenes import Scene, cell_seed, render_scene
 
 log = get_logger(__name__)
 
@@ -244,7 +245,7 @@ def write_task(cells: Any, out_dir: str | Path, task_name: str, spec: GeobenchWo
         name = f"id_{i:05d}"
         bands = make_bands(task, scene, rng)
         date = datetime.date(2021, 1, 1) + datetime.timedelta(days=scene.doy - 1)
-        fmt.write_sample(out_dir / f"{name}.hdf5", task, bands, label, date=date)
+        write_sample(out_dir / f"{name}.hdf5", task, bands, label, date=date)
         partition[split].append(name)
         label_stats[name] = _label_stats(task, label)
         for band, data in bands.items():
@@ -258,7 +259,7 @@ def write_task(cells: Any, out_dir: str | Path, task_name: str, spec: GeobenchWo
     from csmoe.io import atomic_path
 
     with atomic_path(out_dir / "task_specs.pkl") as tmp:
-        tmp.write_bytes(fmt.dumps(fmt.task_specs(task, size)))
+        tmp.write_bytes(dumps(task_specs(task, size)))
     counts = {s: len(v) for s, v in partition.items()}
     return {"task": task.name, "size": size, "redrawn": redrawn, **counts}
 

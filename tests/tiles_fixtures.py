@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from csmoe.data.majortom_world import WorldSpec, write_world
+from csmoe.world.majortom_world import WorldSpec, write_world
 
 
 def make_cells(n: int, seed: int = 0) -> pd.DataFrame:

@@ -1,4 +1,5 @@
-"""``csmoe downstream`` / ``csmoe download`` commands: outputs, MLflow runs, clean errors."""
+"""``csmoe world ...`` commands: outputs readable by ``csmoe data inspect``, MLflow runs, clean
+errors."""
 
 from __future__ import annotations
 
@@ -33,14 +34,14 @@ def params():
 def test_generate_and_inspect(tmp_path, cells, params, capsys):
     out = tmp_path / "geobench" / "classification_v1.0" / "m-so2sat"
     args = ["--params", params, "--cells", str(cells), "--seed", "1"]
-    assert main(["downstream", "geobench", *args, "--task", "m-so2sat", "--out", str(out)]) == 0
-    assert main(["downstream", "benv2", *args, "--out", str(tmp_path / "benv2")]) == 0
+    assert main(["world", "geobench", *args, "--task", "m-so2sat", "--out", str(out)]) == 0
+    assert main(["world", "benv2", *args, "--out", str(tmp_path / "benv2")]) == 0
     capsys.readouterr()
-    assert main(["downstream", "inspect", "--root", str(tmp_path / "geobench"),
+    assert main(["data", "inspect", "--root", str(tmp_path / "geobench"),
                  "--task", "m-so2sat", "--split", "valid"]) == 0  # fmt: skip
     summary = json.loads(capsys.readouterr().out)
     assert summary["samples"] == 2 and summary["s1"] == [2, 2, 32, 32]
-    assert main(["downstream", "inspect", "--root", str(tmp_path / "benv2")]) == 0
+    assert main(["data", "inspect", "--root", str(tmp_path / "benv2")]) == 0
     assert json.loads(capsys.readouterr().out)["pairs"] == 2
     # both generation commands left an MLflow run in the data experiment
     from mlflow.tracking import MlflowClient
@@ -56,11 +57,20 @@ def test_generate_and_inspect(tmp_path, cells, params, capsys):
 def test_bad_inputs_are_one_line_errors(tmp_path, cells, params, capsys):
     out = tmp_path / "classification_v1.0" / "m-so2sat"
     missing = tmp_path / "nope.parquet"
-    code = main(["downstream", "geobench", "--params", params, "--cells", str(missing),
+    code = main(["world", "geobench", "--params", params, "--cells", str(missing),
                  "--task", "m-so2sat", "--out", str(out)])  # fmt: skip
     assert code == 2 and "nope.parquet: cell list not found" in capsys.readouterr().err
     wrong = tmp_path / "segmentation_v1.0" / "m-so2sat"
-    code = main(["downstream", "geobench", "--params", params, "--cells", str(cells),
+    code = main(["world", "geobench", "--params", params, "--cells", str(cells),
                  "--task", "m-so2sat", "--out", str(wrong)])  # fmt: skip
     assert code == 2 and "belongs in .../classification_v1.0/m-so2sat" in capsys.readouterr().err
     assert not out.exists() and not wrong.exists()
+
+
+def test_bad_cells_file_is_a_one_line_error(tmp_path, capsys):
+    bad = tmp_path / "cells.parquet"
+    bad.write_text("nope")
+    code = main(["world", "majortom", "--cells", str(bad), "--out", str(tmp_path / "o"),
+                 "--params", json.dumps({"tile_px": 256, "max_tiles": 4})])  # fmt: skip
+    assert code == 2 and not (tmp_path / "o").exists()
+    assert "cells.parquet: not a readable parquet file" in capsys.readouterr().err

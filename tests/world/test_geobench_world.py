@@ -8,7 +8,8 @@ import pytest
 
 from csmoe.data import geobench_format as fmt
 from csmoe.data.geobench import load_task
-from csmoe.data.geobench_world import GeobenchWorldSpec, write_task
+from csmoe.data.geobench_pickle import safe_loads
+from csmoe.world.geobench_world import GeobenchWorldSpec, write_task
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +71,7 @@ def test_eurosat_labels_learnable(tmp_path, cells):
 def test_task_specs_is_a_geobench_task_specification(tmp_path, cells):
     folder = tmp_path / fmt.SEG / "m-SA-crop-type"
     write_task(cells, folder, "m-SA-crop-type", SPEC)
-    specs = fmt.safe_loads((folder / "task_specs.pkl").read_bytes())
+    specs = safe_loads((folder / "task_specs.pkl").read_bytes())
     assert specs.origin == "geobench.task.TaskSpecifications"
     assert specs.patch_size == (32, 32) and specs.dataset_name == "m-SA-crop-type"
     assert [b.name for b in specs.bands_info] == list(fmt.TASKS["m-SA-crop-type"].stored)

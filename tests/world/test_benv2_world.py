@@ -8,8 +8,8 @@ import pytest
 import rasterio
 
 from csmoe.data import benv2
-from csmoe.data.benv2_world import CLC_CODES, Benv2WorldSpec, write_world
 from csmoe.data.geobench_format import BEN43
+from csmoe.world.benv2_world import CLC_CODES, Benv2WorldSpec, write_world
 
 
 @pytest.fixture(scope="module")

@@ -23,7 +23,7 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
-from csmoe.data.download import extract, fetch, read_row_groups
+from csmoe.downloads.protocol import extract, fetch, read_row_groups
 from csmoe.errors import ConfigError, InputError
 from csmoe.io import atomic_path
 from csmoe.log import get_logger, progress

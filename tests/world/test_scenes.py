@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from csmoe.data.bands import S2_ALL_BANDS, S2_MODEL_BANDS, koppen_name
-from csmoe.data.scenes import cell_seed, render_scene
+from csmoe.world.scenes import cell_seed, render_scene
 
 
 def _class_mean(scene, band_stack, code):

@@ -9,8 +9,9 @@
   stores each tile as one row of large parquet files with small row groups, and a sample
   keeps ~1 % of the archive's tiles spread over all files; fetching whole files would mean
   downloading nearly the whole archive (tens of TB) to keep a few hundred GB. So
-  :func:`fetch_majortom` reads each file's footer and then only the row groups that hold the
-  selected cells (pyarrow over :class:`RangeFile`): bytes moved ≈ bytes kept.
+  :func:`csmoe.downloads.sets.majortom` reads each file's footer and then only the row
+  groups that hold the selected cells (:func:`read_row_groups`: pyarrow over
+  :class:`RangeFile`): bytes moved ≈ bytes kept.
 - :func:`extract` unpacks zip and tar(.gz/.zst) archives into a folder atomically, refusing
   members that would land outside it.
 """

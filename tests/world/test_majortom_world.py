@@ -19,9 +19,9 @@ from csmoe.data.majortom import (
     iter_raw_tiles,
     pair_tiles,
 )
-from csmoe.data.majortom_world import WorldSpec, read_cells, select_tiles, utm_crs, write_world
-from csmoe.data.scenes import cell_seed, render_scene
 from csmoe.errors import InputError
+from csmoe.world.majortom_world import WorldSpec, read_cells, select_tiles, utm_crs, write_world
+from csmoe.world.scenes import cell_seed, render_scene
 
 
 def test_layout_metadata_and_geotiffs(tmp_path):

@@ -1,6 +1,6 @@
 """Write the mini world as Major TOM Core: the real file layout, filled with synthetic scenes.
 
-For each selected grid cell a scene (:mod:`csmoe.data.scenes`) is rendered and written exactly
+For each selected grid cell a scene (:mod:`csmoe.world.scenes`) is rendered and written exactly
 as Major TOM Core stores it, so the real reader (:mod:`csmoe.data.majortom`) is what reads it::
 
     {out}/S2L2A/metadata.parquet           grid_cell, grid_row_u, grid_col_r, product_id,
@@ -41,9 +41,9 @@ from csmoe.data.bands import (
 )
 from csmoe.data.majortom import METADATA_COLUMNS
 from csmoe.data.parallel import imap_ordered
-from csmoe.data.scenes import Scene, cell_seed, render_scene
 from csmoe.errors import InputError
 from csmoe.log import get_logger, progress
+from csmoe.world.scenes import Scene, cell_seed, render_scene
 
 log = get_logger(__name__)
 

@@ -30,10 +30,10 @@ import numpy as np
 from csmoe.data import benv2
 from csmoe.data.bands import S2_L2A_BANDS, S2_RESOLUTION_M
 from csmoe.data.geobench_format import BEN43
-from csmoe.data.geobench_world import CellPool, ben43_index, ben43_label, scene_of
-from csmoe.data.majortom_world import utm_crs
-from csmoe.data.scenes import Scene, cell_seed
 from csmoe.log import get_logger, progress
+from csmoe.world.geobench_world import CellPool, ben43_index, ben43_label, scene_of
+from csmoe.world.majortom_world import utm_crs
+from csmoe.world.scenes import Scene, cell_seed
 
 log = get_logger(__name__)
 
