@@ -9,6 +9,12 @@ from snakemake.utils import validate
 
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
+
+# read below (and always set); declared so that `snakemake --lint` knows it is meant
+envvars:
+    "PATH",
+
+
 # Rules run `csmoe`. `.venv/bin/snakemake` started without activating the venv has no `csmoe`
 # on PATH: the one installed beside the Python running Snakemake is the one meant. Appended,
 # not prepended, so a `csmoe` already on PATH still wins, and so does the environment that
