@@ -25,6 +25,12 @@ def test_normalise_and_summarise_hand_case():
     assert out["n_tasks"].tolist() == [2, 2]
 
 
-def test_normalise_refuses_tasks_without_positive_score():
-    with pytest.raises(ValueError, match=r"\['a'\]"):
+def test_tasks_without_positive_score_are_left_out_of_the_sweep():
+    scores = pd.DataFrame(
+        {"epoch": [1, 2, 1, 2], "task": ["a", "a", "b", "b"], "score": [0.0, 0.0, 30.0, 60.0]}
+    )
+    out = summarise(scores)
+    assert out["mean"].tolist() == pytest.approx([50, 100])
+    assert out["n_tasks"].tolist() == [1, 1]
+    with pytest.raises(ValueError, match=r"no task has a positive score.*\['a'\]"):
         normalise(pd.DataFrame({"epoch": [1], "task": ["a"], "score": [0.0]}))

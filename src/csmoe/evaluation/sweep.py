@@ -9,15 +9,27 @@ from __future__ import annotations
 
 from typing import Any
 
+from csmoe.log import get_logger
+
+log = get_logger(__name__)
+
 
 def normalise(scores: Any) -> Any:
-    """``scores`` (epoch, task, score) -> same frame plus ``normalized`` in % of the task's best."""
+    """``scores`` (epoch, task, score) -> same frame plus ``normalized`` in % of the task's best.
+
+    A task that scores 0 at every checkpoint (tiny test splits) has no best to divide by and
+    says nothing about which epoch is better: its ``normalized`` is NaN, so the per-epoch
+    summary leaves it out (``n_tasks`` counts the tasks used). No task with a positive score
+    at all is an error."""
     frame = scores.copy()
     best = frame.groupby("task")["score"].transform("max")
+    if not (best > 0).any():
+        tasks = sorted(set(frame["task"]))
+        raise ValueError(f"no task has a positive score: cannot normalise {tasks}")
     if (best <= 0).any():
         bad = sorted(frame.loc[best <= 0, "task"].unique())
-        raise ValueError(f"tasks {bad} have no positive score: cannot normalise")
-    frame["normalized"] = 100.0 * frame["score"] / best
+        log.warning("tasks %s score 0 at every checkpoint: left out of the sweep", bad)
+    frame["normalized"] = 100.0 * frame["score"] / best.where(best > 0)
     return frame
 
 
