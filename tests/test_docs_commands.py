@@ -19,10 +19,12 @@ program fails the test until it gets a checker or a reason.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import shlex
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -221,14 +223,17 @@ def check_mlflow(argv: list[str], env: dict[str, str], workdir: Path) -> str | N
     (workdir / "results").mkdir(exist_ok=True)
     full_env = {**os.environ, "PATH": f"{BIN}{os.pathsep}{os.environ['PATH']}", **env}
     # one worker: the default four only multiply the start-up time
-    server = subprocess.Popen([str(BIN / "mlflow"), *argv[1:], "--host", "127.0.0.1",
-                               "--port", str(port), "--workers", "1"], cwd=workdir, env=full_env,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    log = workdir / f"mlflow-ui-{port}.log"  # a file, not a pipe nobody reads: it never fills
+    with log.open("w") as sink:
+        server = subprocess.Popen([str(BIN / "mlflow"), *argv[1:], "--host", "127.0.0.1",
+                                   "--port", str(port), "--workers", "1"], cwd=workdir,
+                                  env=full_env, stdout=sink, stderr=subprocess.STDOUT,
+                                  start_new_session=True)  # own group: stopped with its workers
     try:
         deadline = time.monotonic() + 300  # generous: a loaded CI box is slow
         while time.monotonic() < deadline:
             if server.poll() is not None:
-                return f"the server exited ({server.returncode}): {server.stderr.read()[-800:]}"
+                return f"the server exited ({server.returncode}): {log.read_text()[-800:]}"
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5) as page:
                     return None if page.status == 200 else f"HTTP {page.status}"
@@ -236,8 +241,19 @@ def check_mlflow(argv: list[str], env: dict[str, str], workdir: Path) -> str | N
                 time.sleep(0.5)
         return "the server did not answer within 300 s"
     finally:
-        server.terminate()
-        server.wait(timeout=30)
+        stop_group(server)
+
+
+def stop_group(process: subprocess.Popen) -> None:
+    """SIGTERM to the process and its children; SIGKILL if they are still there after 30 s."""
+    for sig, grace in ((signal.SIGTERM, 30), (signal.SIGKILL, 30)):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        try:
+            process.wait(timeout=grace)
+            return
+        except subprocess.TimeoutExpired:
+            continue
 
 
 CHECKERS = {
@@ -288,10 +304,15 @@ def workdir(tmp_path_factory) -> Path:
 def results(workdir) -> dict[str, str | None]:
     """Every distinct command (comments aside) checked once, two at a time: most of the time
     is Snakemake and torch starting."""
+    def outcome(command: Command) -> str | None:
+        try:
+            return check(command, workdir)
+        except Exception as err:  # one command's trouble must not fail the others
+            return f"the check itself failed: {type(err).__name__}: {err}"
+
     distinct = {" ".join(shlex.split(c.text, comments=True)): c for c in ALL_COMMANDS}
     with ThreadPoolExecutor(max_workers=2) as pool:
-        outcomes = dict(zip(distinct, pool.map(lambda c: check(c, workdir), distinct.values()),
-                            strict=True))
+        outcomes = dict(zip(distinct, pool.map(outcome, distinct.values()), strict=True))
     return {c.id: outcomes[" ".join(shlex.split(c.text, comments=True))] for c in ALL_COMMANDS}
 
 

@@ -52,3 +52,11 @@ def test_a_csmoe_on_path_still_wins(tmp_path):
     # the stand-in writes no output (the job then fails), but it is what ran, every time
     commands = [line.split()[4:6] for line in calls.read_text().splitlines()]
     assert commands == [["tracking", "init"], ["data", "extract"]]
+
+
+def test_snakemake_lint_finds_nothing():
+    """The standard: every rule has a log and a conda env, no undeclared environment use."""
+    snakemake = Path(sys.executable).with_name("snakemake")
+    out = subprocess.run([str(snakemake), "--lint"], cwd=REPO_ROOT, capture_output=True,
+                         text=True)
+    assert out.returncode == 0, (out.stdout + out.stderr)[-3000:]

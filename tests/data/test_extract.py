@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import numpy as np
+import pandas as pd
 import pytest
 import zarr
 from tiles_fixtures import make_cells, make_world
@@ -101,3 +102,30 @@ def test_shards_must_hold_whole_chunks(tmp_path):
     with pytest.raises(ConfigError, match="multiple of chunk_patches"):
         build_store(world, tmp_path / "s.zarr", tmp_path / "s.json",
                     {**PARAMS, "shard_patches": 6}, seed=0)  # fmt: skip
+
+
+def test_stats_count_baselines_and_offset_moves_s2_means_by_its_share(tmp_path):
+    world = make_world(tmp_path / "w", make_cells(10))
+    runs = {}
+    for removed in (True, False):
+        out = tmp_path / str(removed)
+        params = {**PARAMS, "remove_s2_offset": removed}
+        runs[removed] = build_store(world, out / "store.zarr", out / "stats.json", params, seed=0)
+    summary = runs[True]["s2_offset"]
+    per_baseline = summary["tiles_per_baseline"]
+    assert sum(per_baseline.values()) == runs[True]["tiles_used"] == 10
+    assert min(per_baseline) < "04.00" <= max(per_baseline)  # the mini world has both kinds
+    late_tiles = sum(n for b, n in per_baseline.items() if b >= "04.00")
+    assert summary["tiles_offset_removed"] == late_tiles
+    assert runs[False]["s2_offset"] == {**summary, "removed": False, "tiles_offset_removed": 0}
+    # same patches and split either way: the kept offset raises every S2 band mean by 1000
+    # times the share of training patches from tiles of baseline 04.00 and later
+    group = zarr.open_group(str(tmp_path / "True" / "store.zarr"), mode="r")
+    meta = pd.read_parquet(world / "S2L2A" / "metadata.parquet").set_index("grid_cell")
+    tiles = np.array(group.attrs["tiles"])[group["tile"][:]]
+    late = meta.loc[tiles, "product_id"].str.contains("_N0[4-9]").to_numpy()
+    share = late[group["split"][:] == 0].mean()
+    assert 0 < share < 1
+    means = {k: np.array(run["band_stats"]["s2"]["mean"]) for k, run in runs.items()}
+    shift = means[False] - means[True]
+    np.testing.assert_allclose(shift, 1000 * share, rtol=1e-9)

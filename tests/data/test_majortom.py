@@ -145,3 +145,49 @@ def test_part_file_without_one_row_per_row_group_is_an_error(world):
     pairs, _ = pair_tiles(world)
     with pytest.raises(InputError, match="row group 0 holds 3 rows, not 1"):
         list(iter_raw_tiles(pairs))
+
+
+def _set_product_ids(world, ids):
+    path = world / "S2L2A" / "metadata.parquet"
+    meta = pd.read_parquet(path)
+    meta["product_id"] = meta["grid_cell"].map(ids)
+    meta.to_parquet(path)
+
+
+def _s2_id(baseline):
+    return f"S2A_MSIL2A_20220301T101021_N{baseline}_R022_T32TQM_20220301T130807"
+
+
+def test_offset_removed_from_baseline_04_00_on_and_kept_before(world):
+    # B02 of the first tile: a nodata column, dark pixels below the offset, the rest bright
+    b02 = np.full((256, 256), 1500, np.uint16)
+    b02[:, 0] = 0
+    b02[100:110, 100:110] = 700
+    _edit_part(world / "S2L2A" / PART, "B02", 0, encode_geotiff(b02, "EPSG:32632", 0, 0, 10, 0))
+    cells = ["500U_0R", "501U_1R", "502U_2R"]
+    _set_product_ids(world, dict(zip(cells, map(_s2_id, ("0400", "0214", "0509")), strict=True)))
+    stored = {}
+    for raw in iter_raw_tiles(pair_tiles(world, remove_s2_offset=False)[0]):
+        stored[raw.grid_cell] = decode_tile(raw)
+    harmonised = _decode_all(world)  # remove_s2_offset is the default
+    for cell, offset in zip(cells, (1000, 0, 1000), strict=True):
+        before, after = stored[cell].s2.astype(int), harmonised[cell].s2.astype(int)
+        assert np.array_equal(after, np.maximum(before - offset, 0)), cell
+        assert harmonised[cell].s2_baseline == stored[cell].s2_baseline
+    assert harmonised["501U_1R"].s2_baseline == "02.14"
+    # the nodata mask comes from the stored values: harmonised zeros are valid pixels
+    tile = harmonised["500U_0R"]
+    assert (tile.s2[0, 100:110, 100:110] == 0).all() and (tile.s2[0, 5:, 5:50] == 500).all()
+    assert tile.invalid["s2_nodata"].sum() == 256 and tile.invalid["s2_nodata"][:, 0].all()
+
+
+def test_product_id_without_baseline_is_an_error_unless_offset_kept(world):
+    _set_product_ids(world, {"500U_0R": _s2_id("0400"), "501U_1R": "S2A_MSIL2A_20220301T101021",
+                             "502U_2R": _s2_id("0214")})  # fmt: skip
+    with pytest.raises(InputError, match=r"S2L2A/metadata\.parquet: 1 product id\(s\) without"):
+        pair_tiles(world)
+    pairs, _ = pair_tiles(world, remove_s2_offset=False)
+    assert dict(zip(pairs["grid_cell"], pairs["s2_baseline"], strict=True)) == {
+        "500U_0R": "04.00", "501U_1R": "unknown", "502U_2R": "02.14",
+    }  # fmt: skip
+    assert (pairs["s2_offset"] == 0).all()

@@ -30,5 +30,6 @@ def random_checkpoint(tmp_path_factory):
     torch.manual_seed(0)
     cfg = ModelConfig.from_dict(TINY_MODEL)
     path = tmp_path_factory.mktemp("ckpt") / "final.safetensors"
-    save(path, build_model(cfg), cfg, norm_stats(scenes(16, 99)), {"epoch": 0})
+    extra = {"epoch": 0, "train_set": "mtom_mu"}
+    save(path, build_model(cfg), cfg, norm_stats(scenes(16, 99)), extra)
     return path

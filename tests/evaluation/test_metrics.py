@@ -74,6 +74,21 @@ def test_label_set_prf_hand_case():
         label_set_prf(np.zeros((0, 4)), np.zeros((0, 2, 4)))
 
 
+def test_label_set_f1_is_csmae_form_not_per_item_mean():
+    # query 1 {0,1,2,3} retrieves {0} (P 1, R 1/4, F1 2/5) and {0,1,2,3} (P 1, R 1, F1 1);
+    # query 2 {0} retrieves {0} (P 1, R 1, F1 1) and {1} (all 0)
+    q = np.array([[1, 1, 1, 1], [1, 0, 0, 0]])
+    r = np.array([[[1, 0, 0, 0], [1, 1, 1, 1]], [[1, 0, 0, 0], [0, 1, 0, 0]]])
+    out = label_set_prf(q, r)
+    # P = mean(1, 1/2) = 3/4, R = mean(5/8, 1/2) = 9/16: F1 = 2PR/(P+R) = 9/14 (CSMAE)
+    assert out["precision"] == pytest.approx(75) and out["recall"] == pytest.approx(56.25)
+    assert out["f1"] == pytest.approx(100 * 9 / 14)
+    # the per-item F1 averaged over items and queries: mean(7/10, 1/2) = 3/5, lower
+    assert out["f1_per_item"] == pytest.approx(60)
+    none = label_set_prf(np.array([[1, 0]]), np.array([[[0, 1]]]))
+    assert none["f1"] == 0 and none["f1_per_item"] == 0  # P + R = 0: no division by zero
+
+
 def test_scored_classes_policies():
     present = np.array([True, False, True])
     assert scored_classes(present, 3, "keep", where="t") == ([0, 1, 2], [1])

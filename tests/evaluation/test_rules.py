@@ -13,7 +13,7 @@ import pytest
 from csmoe.config import REPO_ROOT
 
 
-def test_table4_builds_every_evaluation(tmp_path):
+def _dry_run_counts(tmp_path, *configfiles):
     snakemake = shutil.which("snakemake") or str(Path(sys.executable).with_name("snakemake"))
     if not Path(snakemake).exists():
         pytest.skip("snakemake not installed")
@@ -31,14 +31,28 @@ def test_table4_builds_every_evaluation(tmp_path):
             "-d",
             str(tmp_path),
             "--configfile",
-            str(REPO_ROOT / "config" / "config.yaml"),
+            *(str(REPO_ROOT / "config" / name) for name in ("config.yaml", *configfiles)),
         ],
         capture_output=True,
         text=True,
         check=True,
     )
-    counts = dict(re.findall(r"^(\w+)\s+(\d+)$", out.stdout + out.stderr, re.M))
-    # 4 Table IV variants + 3 more sweep checkpoints of csmoe_p16; 5 CBIR variants
-    assert counts["probe"] == "7" and counts["cbir"] == "5"
-    for rule in ("table4", "table5", "table6", "fig5", "fig8"):
+    return dict(re.findall(r"^(\w+)\s+(\d+)$", out.stdout + out.stderr, re.M))
+
+
+def test_table4_builds_every_evaluation(tmp_path):
+    counts = _dry_run_counts(tmp_path)
+    # 5 Table IV variants (the BENv2 CSMAE included) + 3 more sweep checkpoints of csmoe_p16
+    # + the random-sample variant; 5 Table VI variants + the random-sample variant
+    assert counts["probe"] == "9" and counts["cbir"] == "6"
+    for rule in ("table4", "table5", "table6", "table_sampling", "fig5", "fig8"):
         assert counts[rule] == "1"
+    assert counts["pretrain_csmoe_p16_random"] == counts["pretrain_csmae_benv2"] == "1"
+    assert counts["benv2_train_store"] == "1"
+
+
+def test_paper_scale_sweeps_its_own_800_epoch_run(tmp_path):
+    counts = _dry_run_counts(tmp_path, "paper.yaml")
+    # 5 Table IV variants + 16 checkpoints (50..800) of csmoe_p16_sweep + the ablation
+    assert counts["probe"] == "22" and counts["cbir"] == "6"
+    assert counts["pretrain_csmoe_p16_sweep"] == counts["pretrain_csmoe_p16"] == "1"

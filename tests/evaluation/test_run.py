@@ -52,6 +52,7 @@ def test_linear_probe_writes_one_record_per_strategy(tmp_path, geobench_root, ra
     assert record["strategy"] == "cls" and record["metric"] == "AA"
     assert 0 <= record["test"] <= 100 and record["score"] == record["test"]
     assert record["model"]["patch_size"] == 8 and record["complexity"]["gflops"] > 0
+    assert record["train_set"] == "mtom_mu"
     assert record["n"] == {"train": 24, "valid": 8, "test": 8} and record["mlflow_run_id"]
     # the frozen features were cached once per split and are reused by a rerun
     cache = sorted(p.name for p in (tmp_path / "m-eurosat" / "cache").iterdir())
@@ -99,6 +100,9 @@ def test_cbir_on_real_bigearthnet_v2_patches(tmp_path, random_checkpoint):
     assert set(record["pairs"]) == {"s1s1", "s2s2", "s1s2", "s2s1"}
     assert record["n_queries"] == 6 and record["n_archive"] == 6 and record["k"] == 3
     assert all(0 <= v["f1"] <= 100 for v in record["pairs"].values())
+    # CSMAE's F1 (of the averaged precision and recall) is never below the per-item mean
+    assert all(v["f1"] >= v["f1_per_item"] - 1e-9 for v in record["pairs"].values())
+    assert record["train_set"] == "mtom_mu"  # from the checkpoint: paper rows match on it
     # k as large as the archive would retrieve all of it for every query: refused
     with pytest.raises(InputError, match="whole archive"):
         cbir_set(

@@ -20,7 +20,6 @@ def test_default_plan_covers_the_paper(config):
     assert len(outputs) == 4 * len(plan.strategies) + 2 * 2
     assert "results/probe/v/final/m-cashew-plant/upernet_examples.npz" in outputs
     assert plan.probe_results("v", 4)[0] == f"results/probe/v/4/m-bigearthnet/{plan.strategy}.json"
-    assert plan.table4_epoch(plan.table4_variants[0]) == "final"
     assert task_dirs(["m-eurosat"]) == ["results/geobench/classification_v1.0/m-eurosat"]
     assert checkpoint_path("v", "4") == "results/pretrain/v/ckpt_epoch4.safetensors"
     assert sweep_epochs(config, plan.sweep_variant)  # pretraining saves at least one
@@ -33,4 +32,39 @@ def test_plan_refuses_unknown_variants_and_strategy(config):
     config["evaluation"]["sweep_variant"] = ""
     config["evaluation"]["strategies"] = ["avg_all"]
     with pytest.raises(ConfigError, match=r"evaluation\.strategy"):
+        eval_plan(config)
+
+
+def test_tables_compare_complete_runs_and_fig5_sweeps_its_own(run_config):
+    plan = eval_plan(run_config)
+    length = run_config["pretrain"]["epochs"]
+    compared = {*plan.table4_variants, *plan.cbir_variants, *plan.sampling_variants}
+    assert {v: sweep_epochs(run_config, v)[-1] for v in compared} == {v: length for v in compared}
+    assert "csmae_benv2" in plan.table4_variants and "csmae" in plan.cbir_variants
+    assert plan.sampling_variants == ["csmoe_p16", "csmoe_p16_random"]
+    if plan.sweep_variant in compared:  # the default config: the sweep is that complete run
+        assert sweep_epochs(run_config, plan.sweep_variant)[-1] == length
+    else:  # paper scale: an 800-epoch run of its own, used by Fig. 5 only
+        assert sweep_epochs(run_config, plan.sweep_variant)[-1] == 800
+
+
+def test_a_longer_run_in_the_tables_is_refused(config):
+    config["variants"]["csmoe_p16"]["pretrain"] = {"epochs": 12}
+    with pytest.raises(ConfigError, match=r"pretrain\.epochs \(6\).*sweep_variant"):
+        eval_plan(config)
+    config["evaluation"]["table4_variants"] = ["csmoe_p32"]
+    config["evaluation"]["cbir_variants"] = ["csmoe_p32"]
+    config["evaluation"]["sampling_variants"] = []
+    assert eval_plan(config).sweep_variant == "csmoe_p16"  # as the sweep alone: fine
+
+
+def test_sampling_variants_may_differ_in_their_training_set_only(config):
+    config["variants"]["csmoe_p16_random"]["patch_size"] = 32
+    with pytest.raises(ConfigError, match="more than its training set"):
+        eval_plan(config)
+    config["variants"]["csmoe_p16_random"] = {"model": "csmoe", "patch_size": 16}
+    with pytest.raises(ConfigError, match="one variant per training set"):
+        eval_plan(config)
+    config["evaluation"]["sampling_variants"] = ["csmoe_p16"]
+    with pytest.raises(ConfigError, match="at least two"):
         eval_plan(config)

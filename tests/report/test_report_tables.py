@@ -8,20 +8,21 @@ import pytest
 
 from csmoe.cli import main
 from csmoe.errors import InputError
-from csmoe.report.collect import probe_frame
+from csmoe.report.collect import cbir_frame, probe_frame
 
 CLASSIF = ("m-bigearthnet", "m-brick-kiln", "m-so2sat", "m-eurosat")
 SEG = ("m-cashew-plant", "m-SA-crop-type")
 
 
-def _model(patch, kind="csmoe"):
+def _model(patch, kind="csmoe", train_set="mtom_mu"):
     return {
         "model": {"kind": kind, "patch_size": patch},
         "complexity": {"params_m": 1.5, "gflops": 0.1 * patch, "c2c": 15 / patch},
+        "train_set": train_set,
     }
 
 
-def _probe(root, variant, patch, epoch, task, strategy, score):
+def _probe(root, variant, patch, epoch, task, strategy, score, train_set="mtom_mu"):
     path = root / "probe" / variant / str(epoch) / task / f"{strategy}.json"
     path.parent.mkdir(parents=True, exist_ok=True)
     record = {
@@ -32,7 +33,7 @@ def _probe(root, variant, patch, epoch, task, strategy, score):
         "test": score,
         "valid": score,
         "mlflow_run_id": f"run-{variant}-{task}",
-        **_model(patch),
+        **_model(patch, train_set=train_set),
     }
     path.write_text(json.dumps(record))
     return str(path)
@@ -40,7 +41,7 @@ def _probe(root, variant, patch, epoch, task, strategy, score):
 
 def _probe_set(root):
     paths = []
-    for variant, patch, base in (("tiny_p16", 16, 50.0), ("tiny_p8", 8, 60.0)):
+    for variant, patch, base in (("tiny_p8", 8, 60.0), ("csmoe_p16", 16, 50.0)):
         for i, task in enumerate(CLASSIF):
             for j, strategy in enumerate(("cls", "avg_all", "cls_norm")):
                 paths.append(_probe(root, variant, patch, "final", task, strategy, base + i - j))
@@ -70,13 +71,14 @@ def test_table4_and_figures(tmp_path):
     )
     assert rc == 0
     t = pd.read_csv(out)
-    assert t["variant"].tolist() == ["tiny_p16", "tiny_p8"]  # sorted by patch size, large first
-    row = t.set_index("variant").loc["tiny_p16"]
+    assert t["variant"].tolist() == ["csmoe_p16", "tiny_p8"]  # sorted by patch size, large first
+    row = t.set_index("variant").loc["csmoe_p16"]
     assert row["m-brick-kiln"] == 51.0 and row["m-SA-crop-type"] == 26.0
-    # paper columns: the paper's p=16 row; none for p=8
+    # paper columns: the paper's p=16 row (matched by the model, csmoe_p16); none for tiny_p8
     assert row["paper_m-bigearthnet"] == 66.5 and row["paper_gflops"] == 10.11
+    assert row["reproduces"] == "CSMoE p16" and row["train_set"] == "mtom_mu"
     assert np.isnan(t.set_index("variant").loc["tiny_p8", "paper_m-bigearthnet"])
-    assert row["source"].endswith("probe/tiny_p16/final")
+    assert row["source"].endswith("probe/csmoe_p16/final")
     assert (tmp_path / "fig6.png").stat().st_size > 1000 and (tmp_path / "fig7.png").exists()
 
 
@@ -108,10 +110,10 @@ def test_table5_strategies(tmp_path):
 
 def test_table6_cbir(tmp_path):
     paths = []
-    for variant, patch, kind in (("tiny_csmae", 16, "csmae"), ("tiny_p16", 16, "csmoe")):
+    for variant, patch, kind in (("csmoe_p16", 16, "csmoe"), ("csmae", 15, "csmae")):
         for k, s in enumerate(("benv2_14k", "benv2_243k")):
             pairs = {
-                p: {"f1": 10.0 * i + k, "precision": 1.0, "recall": 2.0}
+                p: {"f1": 10.0 * i + k, "precision": 1.0, "recall": 2.0, "f1_per_item": 0.5}
                 for i, p in enumerate(("s1s1", "s2s2", "s1s2", "s2s1"))
             }
             path = tmp_path / variant / f"{s}.json"
@@ -122,10 +124,13 @@ def test_table6_cbir(tmp_path):
             paths.append(str(path))
     out = tmp_path / "table6.csv"
     assert main(["report", "table6", "--params", "{}", "--inputs", *paths, "--out", str(out)]) == 0
-    t = pd.read_csv(out).set_index("variant")
-    assert t.loc["tiny_p16", "benv2_243k_s1s2"] == 21.0
-    assert t.loc["tiny_csmae", "paper_benv2_14k_s1s1"] == 66.61
-    assert t.loc["tiny_p16", "paper_benv2_243k_s2s1"] == 32.16
+    t = pd.read_csv(out)
+    assert t["variant"].tolist() == ["csmae", "csmoe_p16"]  # the CSMAE baseline first
+    t = t.set_index("variant")
+    assert t.loc["csmoe_p16", "benv2_243k_s1s2"] == 21.0
+    # CSMAE at patch 15 (its paper-scale size) still gets the paper's CSMAE row
+    assert t.loc["csmae", "paper_benv2_14k_s1s1"] == 66.61
+    assert t.loc["csmoe_p16", "paper_benv2_243k_s2s1"] == 32.16
 
 
 def test_fig5_from_sweep(tmp_path):
@@ -186,3 +191,60 @@ def test_bad_result_file_is_a_clear_error(tmp_path):
         == 2
     )
     assert not (tmp_path / "t.csv").exists()
+
+
+def _cbir(root, variant, scores, train_set="mtom_mu", patch=16, kind="csmoe"):
+    paths = []
+    for k, s in enumerate(("benv2_14k", "benv2_243k")):
+        pairs = {
+            p: {"f1": scores + 10 * i + k, "precision": 1.0, "recall": 2.0, "f1_per_item": 0.5}
+            for i, p in enumerate(("s1s1", "s2s2", "s1s2", "s2s1"))
+        }
+        path = root / "cbir" / variant / f"{s}.json"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        record = {"variant": variant, "set": s, "pairs": pairs, **_model(patch, kind, train_set)}
+        path.write_text(json.dumps(record))
+        paths.append(str(path))
+    return paths
+
+
+def test_table_sampling_one_row_per_training_set_and_their_difference(tmp_path):
+    probes, cbir = [], []
+    for variant, train_set, base in (("p16_random", "mtom_r", 40.0), ("p16", "mtom_mu", 50.0)):
+        for i, task in enumerate(CLASSIF):
+            for strategy in ("cls", "avg_all"):
+                score = base + i + (5 if strategy == "avg_all" else 0)
+                args = (variant, 16, "final", task, strategy, score, train_set)
+                probes.append(_probe(tmp_path, *args))
+        for i, task in enumerate(SEG):
+            probes.append(
+                _probe(tmp_path, variant, 16, "final", task, "upernet", base / 2 + i, train_set)
+            )
+        cbir += _cbir(tmp_path, variant, base + 3, train_set)
+    out = tmp_path / "table_sampling.csv"
+    args = ["report", "table-sampling", "--params", "{}", "--probes", *probes, "--cbir", *cbir]
+    assert main([*args, "--out", str(out)]) == 0
+    t = pd.read_csv(out).set_index("train_set")
+    assert list(t.index) == ["mtom_mu", "mtom_r", "mtom_mu - mtom_r"]  # GA sample first
+    assert t.loc["mtom_mu", "variant"] == "p16" and t.loc["mtom_r", "variant"] == "p16_random"
+    metrics = [*CLASSIF, *SEG] + [
+        f"{s}_{p}" for s in ("benv2_14k", "benv2_243k") for p in ("s1s1", "s2s2", "s1s2", "s2s1")
+    ]
+    assert [c for c in t.columns if c != "variant"] == metrics  # 6 probe scores + 8 CBIR F1
+    assert t.loc["mtom_mu", "m-so2sat"] == 52.0  # the [CLS] strategy, not avg_all
+    assert t.loc["mtom_r", "benv2_243k_s2s1"] == 43 + 30 + 1
+    diff = t.loc["mtom_mu - mtom_r", metrics]
+    assert diff[list(CLASSIF)].tolist() == [10.0] * 4 and diff[list(SEG)].tolist() == [5.0] * 2
+    assert (diff[metrics[6:]] == 10.0).all()
+    # no CBIR result for one of the training sets: a clear error, no table
+    bad = tmp_path / "bad.csv"
+    assert main([*args[: -len(cbir)], *cbir[2:], "--out", str(bad)]) == 2
+    assert not bad.exists()
+
+
+def test_cbir_result_from_before_the_csmae_f1_is_refused(tmp_path):
+    path = tmp_path / "old.json"
+    pairs = {"s1s1": {"f1": 1.0, "precision": 1.0, "recall": 1.0}}
+    path.write_text(json.dumps({"variant": "v", "set": "s", "pairs": pairs, **_model(16)}))
+    with pytest.raises(InputError, match="lacks \\['f1_per_item'\\]; rerun"):
+        cbir_frame([path])

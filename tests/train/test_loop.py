@@ -15,6 +15,7 @@ from csmoe.models.config import ModelConfig
 from csmoe.train import loop as loop_module
 from csmoe.train.data import ChunkFeed, open_store
 from csmoe.train.loop import TrainingDiverged, run_pretraining
+from csmoe.train.optim import param_groups
 from csmoe.train.state import Progress, StateDir
 
 
@@ -212,7 +213,7 @@ def test_chunk_state_past_the_epoch_length_is_refused(tmp_path, store):
     # another process or worker count can shorten a chunks epoch below the saved position
     job = make_job(tmp_path, "relayout", loader="chunks")
     model = build_model(ModelConfig.from_dict(job.model))
-    opt = torch.optim.AdamW(loop_module._param_groups(model, 0.05))
+    opt = torch.optim.AdamW(param_groups(model, 0.05))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
     StateDir(job.settings["state_dir"]).save(job.fingerprint(), Progress(0, 99), model, opt, sched)
     with pytest.raises(ConfigError, match=r"step 99 of epoch 1.*process and worker counts"):

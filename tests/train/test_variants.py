@@ -2,52 +2,51 @@ from __future__ import annotations
 
 import pytest
 
-from csmoe.config import REPO_ROOT, load_config
+from csmoe.config import load_config
 from csmoe.errors import ConfigError
 from csmoe.train.variants import resolve_variant, variant_bundle
 
-PAPER_VARIANTS = {"csmoe_p32", "csmoe_p28", "csmoe_p16", "csmoe_p14", "csmae", "csmoe_p16_random"}
+PAPER_VARIANTS = {
+    "csmoe_p32",
+    "csmoe_p28",
+    "csmoe_p16",
+    "csmoe_p14",
+    "csmae",
+    "csmoe_p16_random",
+    "csmae_benv2",
+}
 
 
-def _paper_config():
-    # Snakemake merges --configfile paper.yaml onto config.yaml; mirror that
-    config, paper = load_config(), load_config(REPO_ROOT / "config" / "paper.yaml")
-    for key, value in paper.items():
-        if isinstance(value, dict) and key in ("variants", "pretrain", "models"):
-            config[key] = _merge(config.get(key, {}), value)
-        else:
-            config[key] = value
-    return config
-
-
-def _merge(base, top):
-    out = dict(base)
-    for key, value in top.items():
-        out[key] = _merge(base[key], value) if isinstance(value, dict) and key in base else value
-    return out
-
-
-@pytest.mark.parametrize("loader", [load_config, _paper_config], ids=["default", "paper"])
-def test_every_paper_variant_resolves(loader):
-    config = loader()
-    assert set(config["variants"]) == PAPER_VARIANTS
-    jobs = {name: resolve_variant(variant_bundle(config, name)) for name in PAPER_VARIANTS}
+def test_every_paper_variant_resolves(run_config):
+    variants = set(run_config["variants"])
+    assert PAPER_VARIANTS <= variants <= PAPER_VARIANTS | {"csmoe_p16_sweep"}
+    jobs = {name: resolve_variant(variant_bundle(run_config, name)) for name in variants}
     assert {j.model["patch_size"] for n, j in jobs.items() if n.startswith("csmoe_p")} == {
         32,
         28,
         16,
         14,
     }
-    assert jobs["csmae"].model["kind"] == "csmae"
+    assert jobs["csmae"].model["kind"] == jobs["csmae_benv2"].model["kind"] == "csmae"
+    assert jobs["csmae_benv2"].train_set == "benv2" and jobs["csmae"].train_set == "mtom_mu"
     assert jobs["csmoe_p16_random"].train_set == "mtom_r"
     assert jobs["csmoe_p16"].train_set == "mtom_mu"
 
 
-def test_paper_scale_checkpoints_every_50_epochs_and_sweeps_to_800():
-    jobs = {n: resolve_variant(variant_bundle(_paper_config(), n)) for n in PAPER_VARIANTS}
+def test_paper_scale_trains_150_epochs_and_sweeps_a_separate_variant_to_800(paper_config):
+    names = set(paper_config["variants"])
+    jobs = {n: resolve_variant(variant_bundle(paper_config, n)) for n in names}
     assert jobs["csmoe_p32"].ckpt_epochs == [50, 100, 150]
-    assert jobs["csmoe_p16"].ckpt_epochs == list(range(50, 801, 50))
+    # every model of Tables IV/VI is a complete 150-epoch run: its warm-up and cosine end there
+    assert {n: j.settings["epochs"] for n, j in jobs.items() if n != "csmoe_p16_sweep"} == {
+        n: 150 for n in names - {"csmoe_p16_sweep"}
+    }
+    assert jobs["csmoe_p16_sweep"].ckpt_epochs == list(range(50, 801, 50))
+    assert jobs["csmoe_p16_sweep"].model == jobs["csmoe_p16"].model
     assert jobs["csmoe_p16"].model["dim"] == 768
+    # the BigEarthNet-v2 CSMAE is the paper's CSMAE (120 px, patch 15), like the MTomμ one
+    assert jobs["csmae_benv2"].model == jobs["csmae"].model
+    assert jobs["csmae"].model["img_size"] == 120 and jobs["csmae"].model["patch_size"] == 15
 
 
 def test_default_config_has_several_checkpoints_and_cpu_resources():

@@ -61,27 +61,57 @@ def test_s2_band_sizes_follow_resolution(tmp_path):
     assert "B10" not in table.column_names  # L2A has no cirrus band
 
 
-def test_round_trip_reader_returns_the_scene(tmp_path):
-    cells = make_cells(3)
+def test_round_trip_reader_returns_the_scene_whatever_the_baseline(tmp_path):
+    cells = make_cells(6)
     world = make_world(tmp_path, cells)
     pairs, counts = pair_tiles(world)
     assert counts == {"unpaired": 0} and len(pairs) == len(cells)
-    raw = next(iter_raw_tiles(pairs))
-    tile = decode_tile(raw)
-    cell = cells.set_index("grid_cell").loc[tile.grid_cell]
-    scene = render_scene(
-        cell.centre_lat, cell.centre_lon, cell.climate, int(cell.landcover), 256,
-        cell_seed(tile.grid_cell, 3),
-    )  # fmt: skip
-    expected_10m = np.clip(np.rint(scene.s2_bands(["B02", "B08"])), 1, 65535)
-    assert np.array_equal(tile.s2[[0, 3]], expected_10m.astype(np.uint16))
-    # 20 m: 2x2 block mean at write, nearest neighbour back to 10 m at read
-    b05 = scene.s2_bands(["B05"])[0].reshape(128, 2, 128, 2).mean(axis=(1, 3))
+    assert set(pairs["s2_offset"]) == {0, 1000}  # both sides of baseline 04.00 in six tiles
     i = S2_MODEL_BANDS.index("B05")
-    assert np.array_equal(tile.s2[i][::2, ::2], np.clip(np.rint(b05), 1, 65535).astype(np.uint16))
-    assert np.array_equal(tile.s2[i][1::2, 1::2], tile.s2[i][::2, ::2])
-    np.testing.assert_allclose(tile.s1, scene.s1_db, atol=1e-4)
-    assert not any(mask.any() for mask in tile.invalid.values())
+    for raw in iter_raw_tiles(pairs):
+        tile = decode_tile(raw)
+        cell = cells.set_index("grid_cell").loc[tile.grid_cell]
+        scene = render_scene(
+            cell.centre_lat, cell.centre_lon, cell.climate, int(cell.landcover), 256,
+            cell_seed(tile.grid_cell, 3),
+        )  # fmt: skip
+        expected_10m = np.clip(np.rint(scene.s2_bands(["B02", "B08"])), 1, 65535)
+        assert np.array_equal(tile.s2[[0, 3]], expected_10m.astype(np.uint16))
+        # 20 m: 2x2 block mean at write, nearest neighbour back to 10 m at read
+        b05 = scene.s2_bands(["B05"])[0].reshape(128, 2, 128, 2).mean(axis=(1, 3))
+        expected_20m = np.clip(np.rint(b05), 1, 65535).astype(np.uint16)
+        assert np.array_equal(tile.s2[i][::2, ::2], expected_20m)
+        assert np.array_equal(tile.s2[i][1::2, 1::2], tile.s2[i][::2, ::2])
+        np.testing.assert_allclose(tile.s1, scene.s1_db, atol=1e-4)
+        assert not any(mask.any() for mask in tile.invalid.values())
+
+
+def test_s2_values_carry_the_offset_of_their_baseline_and_dates_agree(tmp_path):
+    """As in Major TOM Core: products of baseline 04.00 and later (25 January 2022 on) store
+    reflectance x 10 000 + 1000, older ones reflectance x 10 000."""
+    from rasterio.io import MemoryFile
+
+    cells = make_cells(8)
+    world = make_world(tmp_path, cells)
+    meta = pd.read_parquet(world / "S2L2A" / "metadata.parquet")
+    s1_meta = pd.read_parquet(world / "S1RTC" / "metadata.parquet")
+    assert (meta["timestamp"] == s1_meta["timestamp"]).all()
+    late = meta["product_id"].str.contains("_N0[4-9]")
+    assert late.any() and not late.all()
+    assert (late == (meta["timestamp"] >= pd.Timestamp("2022-01-25", tz="UTC"))).all()
+    for row in meta.itertuples():
+        stamp = f"{row.timestamp:%Y%m%dT%H%M%S}"
+        assert row.product_id.startswith(("S2A_MSIL2A_", "S2B_MSIL2A_"))
+        assert row.product_id[11:26] == stamp and stamp in s1_meta.product_id[row.Index]
+        table = pq.read_table(world / "S2L2A" / row.parquet_url)
+        with MemoryFile(table.column("B02")[row.parquet_row].as_py()) as mem, mem.open() as src:
+            stored = src.read(1)
+        scene = render_scene(
+            row.centre_lat, row.centre_lon, *cells.set_index("grid_cell").loc[
+                row.grid_cell, ["climate", "landcover"]], 256, cell_seed(row.grid_cell, 3),
+        )  # fmt: skip
+        expected = np.clip(np.rint(scene.s2_bands(["B02"])[0]) + 1000 * late[row.Index], 1, 65535)
+        assert np.array_equal(stored, expected.astype(np.uint16)), row.product_id
 
 
 def test_injected_defects_become_counted_problems(tmp_path):

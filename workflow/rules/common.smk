@@ -10,7 +10,7 @@ from snakemake.utils import validate
 validate(config, "../schemas/config.schema.yaml", set_default=True)
 
 
-# read below (and always set); declared so that `snakemake --lint` knows it is meant
+# PATH is read (and extended) below; declared so that remote jobs get it too
 envvars:
     "PATH",
 

@@ -41,6 +41,29 @@ for _name in config["variants"]:
             " --state {params.state} > {log} 2>&1"
 
 
+rule benv2_train_store:
+    """BigEarthNet-v2 pairs (benv2_train_set) as the patch store of variants with
+    train_set: benv2 (the CSMAE baseline pretrained on BigEarthNet-v2)."""
+    input:
+        benv2="results/benv2",
+    output:
+        store=directory("results/patches/benv2/store.zarr"),
+        stats="results/patches/benv2/stats.json",
+    params:
+        csmoe=CSMOE,
+        cfg=params_json("benv2_train_set"),
+        layout=params_json("data", "extract"),
+        seed=config["seed"],
+    log:
+        "results/logs/data/benv2_store.log",
+    conda:
+        ENV
+    shell:
+        "{params.csmoe} pretrain benv2-store --benv2 {input.benv2:q} --store {output.store:q}"
+        " --stats {output.stats:q} --seed {params.seed} --params {params.cfg:q}"
+        " --layout {params.layout:q} > {log:q} 2>&1"
+
+
 rule pretrain_all:
     input:
         [f"results/pretrain/{name}/final.safetensors" for name in config["variants"]],

@@ -1,4 +1,6 @@
-# Tables IV-VI and Figs. 5-8 from the per-evaluation JSON files of evaluate.smk.
+# Tables IV-VI, the sampling ablation and Figs. 5-8 from the per-evaluation JSON files of
+# evaluate.smk. Tables IV-VI and the ablation use final weights (complete runs of the paper's
+# length); only Fig. 5 reads intermediate checkpoints, of its own sweep variant.
 REPORT = config["report"]
 SWEEP_EPOCHS = eval_targets.sweep_epochs(config, EVAL_PLAN.sweep_variant)
 
@@ -8,9 +10,7 @@ rule table4:
     that `snakemake results/table4.csv` builds the whole evaluation."""
     input:
         probes=[
-            f
-            for v in EVAL_PLAN.table4_variants
-            for f in EVAL_PLAN.probe_results(v, EVAL_PLAN.table4_epoch(v))
+            f for v in EVAL_PLAN.table4_variants for f in EVAL_PLAN.probe_results(v, "final")
         ],
         required=REPORT["table4_requires"],
     output:
@@ -76,6 +76,34 @@ rule table6:
         " > {log} 2>&1"
 
 
+rule table_sampling:
+    """Sampling ablation: the GA-sampled and the random training set, probed and retrieved
+    like Table IV/VI's models, side by side with their difference."""
+    input:
+        probes=[
+            f for v in EVAL_PLAN.sampling_variants for f in EVAL_PLAN.probe_results(v, "final")
+        ],
+        cbir=[
+            f"results/cbir/{v}/{s}.json"
+            for v in EVAL_PLAN.sampling_variants
+            for s in EVAL_PLAN.cbir_sets
+        ],
+    output:
+        "results/table_sampling.csv",
+    params:
+        csmoe=CSMOE,
+        cfg=params_json("report"),
+        strategy=EVAL_PLAN.strategy,
+    log:
+        "results/logs/report/table_sampling.log",
+    conda:
+        ENV
+    shell:
+        "{params.csmoe} report table-sampling --params {params.cfg:q}"
+        " --strategy {params.strategy} --probes {input.probes:q} --cbir {input.cbir:q}"
+        " --out {output:q} > {log} 2>&1"
+
+
 rule fig5:
     input:
         probes=[
@@ -102,7 +130,7 @@ rule fig5:
 rule fig8:
     input:
         [
-            f"results/probe/{v}/{EVAL_PLAN.table4_epoch(v)}/{REPORT['fig8_task']}/upernet_examples.npz"
+            f"results/probe/{v}/final/{REPORT['fig8_task']}/upernet_examples.npz"
             for v in EVAL_PLAN.table4_variants
         ],
     output:

@@ -49,6 +49,8 @@ def _extract(args: argparse.Namespace) -> None:
                 "patches_written": stats["patches_written"],
                 "patches_dropped": stats["patches_dropped"],
                 "split": stats["split"],
+                "s2_tiles_per_baseline": stats["s2_offset"]["tiles_per_baseline"],
+                "s2_tiles_offset_removed": stats["s2_offset"]["tiles_offset_removed"],
                 "seconds": seconds,
                 "tiles_per_s": stats["tiles_in"] / seconds,
             }

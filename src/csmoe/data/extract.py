@@ -33,6 +33,7 @@ from csmoe.data.majortom import (
     pair_tiles,
 )
 from csmoe.data.parallel import imap_ordered
+from csmoe.data.s2_baseline import offset_summary
 from csmoe.data.store import Patches, PatchWriter, StoreLayout
 from csmoe.errors import InputError
 from csmoe.log import get_logger, progress
@@ -74,6 +75,7 @@ def cut_patches(tile: Tile, patch_px: int = PATCH_PX) -> Patches:
         s1=np.ascontiguousarray(_blocks(tile.s1, n, patch_px)[keep]),
         positions=np.stack([rows, cols], axis=1)[keep].astype(np.int16),
         dropped=dropped,
+        s2_baseline=tile.s2_baseline,
     )
 
 
@@ -86,11 +88,11 @@ def process_tile(raw: RawTile, patch_px: int = PATCH_PX) -> Patches | TileSkip:
 
 
 def iter_patches(
-    root: str | Path, patch_px: int = PATCH_PX, workers: int = 0
+    root: str | Path, patch_px: int = PATCH_PX, workers: int = 0, remove_s2_offset: bool = True
 ) -> tuple[int, Counter, Iterator[Patches | TileSkip]]:
     """Number of paired tiles, tile-level skips found while pairing, and the results per tile
     (in a stable order whatever ``workers`` is, so the store does not depend on it)."""
-    pairs, unpaired = pair_tiles(root)
+    pairs, unpaired = pair_tiles(root, remove_s2_offset)
     skips = Counter({k: v for k, v in unpaired.items() if v})
     work = functools.partial(process_tile, patch_px=patch_px)
     return len(pairs), skips, imap_ordered(work, iter_raw_tiles(pairs), workers)
@@ -115,11 +117,13 @@ def build_store(
 
     patch_px = int(params.get("patch_px", PATCH_PX))
     layout = StoreLayout.from_params(params, patch_px)
-    n_tiles, skipped, results = iter_patches(root, patch_px, int(params.get("workers", 0)))
+    remove = bool(params.get("remove_s2_offset", True))
+    n_tiles, skipped, results = iter_patches(root, patch_px, int(params.get("workers", 0)), remove)
     if n_tiles == 0:
         raise InputError(root, "no S1/S2 pair found")
     dropped: Counter = Counter({r: 0 for r in DROP_REASONS})
     tiles_used = 0
+    baselines: Counter = Counter()  # tiles used per S2 processing baseline
     with atomic_path(stats_path) as stats_tmp, atomic_path(store_path, is_dir=True) as tmp:
         writer = PatchWriter(tmp, layout, seed=seed)
         for result in progress(results, total=n_tiles, desc="extract tiles", logger=log):
@@ -129,6 +133,7 @@ def build_store(
                 continue
             tiles_used += 1
             dropped.update(result.dropped)
+            baselines[result.s2_baseline] += 1
             writer.add(result)
         if tiles_used == 0:
             raise InputError(root, f"no usable tile: skipped {dict(skipped)}")
@@ -141,6 +146,7 @@ def build_store(
             "patches_written": summary["patches"],
             "patches_dropped": dict(dropped),
             "split": summary["split"],
+            "s2_offset": offset_summary(baselines, remove),
             "band_stats": summary["band_stats"],
             "store": {
                 "chunk_patches": layout.chunk_patches,

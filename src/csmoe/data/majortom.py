@@ -14,15 +14,18 @@ B07, B8A, B11, B12) as stored (uint16, 0 = nodata), the 20 m bands brought to 10
 neighbour; S1 (VV, VH) converted from linear gamma0 to dB, invalid pixels NaN; and one boolean
 mask per invalid-pixel reason, so extraction can count why it drops a patch.
 
-Values are passed on as stored. Real L2A products of processing baseline 04.00 and later
-(from 25 January 2022) carry a +1000 radiometric offset in their digital numbers; the paper
-does not say it harmonised them, so neither does this reader.
+S2 products of processing baseline 04.00 and later carry a +1000 offset in their digital
+numbers (:mod:`csmoe.data.s2_baseline`); with ``remove_s2_offset`` (the default) the reader
+reads each product's baseline from its ``product_id`` and removes the offset (clipped at 0), so
+every tile is reflectance × 10 000 as in BigEarthNet-v2 and GEO-Bench. The paper does not say
+whether it harmonised; left as stored, the newer tiles' inputs sit 1000 higher than the rest.
 
 What is an error and what is a counted skip:
 
 - :class:`~csmoe.errors.InputError` (stops the run): a missing or unreadable metadata or part
   file, a metadata file without the Major TOM columns, a part file without a band column the
-  model needs. These mean the archive is not what the stage expects; every tile would fail.
+  model needs, an S2 product id without a processing baseline while the offset is removed.
+  These mean the archive is not what the stage expects; every tile would fail.
 - :class:`TileSkip` (counted under its ``reason``, logged with the cell and the detail, the run
   goes on): ``unpaired`` (a cell with only one sensor), ``corrupt_geotiff`` (bytes that do not
   decode), ``size_mismatch`` (S1 and S2, or S2 bands, on different grids), ``all_invalid``
@@ -49,6 +52,7 @@ from csmoe.data.bands import (
     linear_to_db,
     nearest_resize,
 )
+from csmoe.data.s2_baseline import UNKNOWN, boa_offset, product_baselines, remove_offset
 from csmoe.errors import InputError
 
 S2_PRODUCT, S1_PRODUCT = "S2L2A", "S1RTC"
@@ -80,6 +84,8 @@ class RawTile:
     s2: dict[str, bytes]
     s1: dict[str, bytes]
     source: str  # "part file#row" of the S2 row, for messages
+    s2_baseline: str = UNKNOWN  # processing baseline of the S2 product ("04.00")
+    s2_offset: int = 0  # digital-number offset to remove from S2 (0: keep values as stored)
 
     @property
     def nbytes(self) -> int:
@@ -94,6 +100,7 @@ class Tile:
     s2: np.ndarray  # [10, H, W] uint16
     s1: np.ndarray  # [2, H, W] float32 dB, NaN where invalid
     invalid: dict[str, np.ndarray] = field(default_factory=dict)  # reason -> [H, W] bool
+    s2_baseline: str = UNKNOWN
 
 
 def read_metadata(product_dir: Path) -> pd.DataFrame:
@@ -116,18 +123,27 @@ def read_metadata(product_dir: Path) -> pd.DataFrame:
     return meta
 
 
-def pair_tiles(root: str | Path) -> tuple[pd.DataFrame, dict[str, int]]:
+def pair_tiles(
+    root: str | Path, remove_s2_offset: bool = True
+) -> tuple[pd.DataFrame, dict[str, int]]:
     """S2/S1 rows paired by grid cell, and how many cells had only one sensor.
 
     Where a cell has several products of a sensor, the pair closest in time is kept (the
     paper pairs one S1 with one S2 acquisition per cell). Rows come sorted by S2 part file
-    and row so that reading streams through each part once.
+    and row so that reading streams through each part once. ``s2_baseline`` and
+    ``s2_offset`` (what decoding subtracts: 0 unless ``remove_s2_offset``) say how to
+    harmonise each S2 product.
     """
     root = Path(root)
     s2 = read_metadata(root / S2_PRODUCT)
     s1 = read_metadata(root / S1_PRODUCT)
+    baselines = product_baselines(s2, root / S2_PRODUCT / "metadata.parquet", remove_s2_offset)
+    s2["s2_baseline"] = baselines
+    s2["s2_offset"] = baselines.map(boa_offset) if remove_s2_offset else 0
     cols = ["grid_cell", "timestamp", "part_file", "parquet_row"]
-    pairs = s2[cols].merge(s1[cols], on="grid_cell", suffixes=("_s2", "_s1"))
+    pairs = s2[[*cols, "s2_baseline", "s2_offset"]].merge(
+        s1[cols], on="grid_cell", suffixes=("_s2", "_s1")
+    )
     gap = (pd.to_datetime(pairs["timestamp_s2"]) - pd.to_datetime(pairs["timestamp_s1"])).abs()
     pairs = (
         pairs.assign(_gap=gap)
@@ -187,6 +203,8 @@ def iter_raw_tiles(pairs: pd.DataFrame) -> Iterator[RawTile]:
                 s2=read(pair.part_file_s2, r2, S2_MODEL_BANDS),
                 s1=read(pair.part_file_s1, r1, S1_COLUMNS),
                 source=f"{pair.part_file_s2}#{r2}",
+                s2_baseline=pair.s2_baseline,
+                s2_offset=int(pair.s2_offset),
             )
     finally:
         for part in handles.values():
@@ -208,7 +226,8 @@ def decode_band(data: bytes | None, grid_cell: str, band: str) -> tuple[np.ndarr
 
 
 def decode_tile(raw: RawTile) -> Tile:
-    """Decode, bring 20 m to 10 m, convert S1 to dB, and mask invalid pixels."""
+    """Decode, bring 20 m to 10 m, remove the S2 offset, convert S1 to dB, and mask invalid
+    pixels."""
     cell = raw.grid_cell
     s2_native = {b: decode_band(raw.s2[b], cell, b) for b in S2_MODEL_BANDS}
     size = s2_native["B02"][0].shape
@@ -225,6 +244,7 @@ def decode_tile(raw: RawTile) -> Tile:
             array = nearest_resize(array, size[0])
         s2[i] = array
         s2_nodata |= array == (S2_NODATA if nodata is None else nodata)
+    remove_offset(s2, raw.s2_offset)  # after the nodata mask: harmonised 0 is a valid value
     s1_raw = []
     for band in S1_COLUMNS:
         array, nodata = decode_band(raw.s1[band], cell, band)
@@ -241,4 +261,4 @@ def decode_tile(raw: RawTile) -> Tile:
     invalid = {"nan": nan, "s1_nodata": s1_nodata, "s2_nodata": s2_nodata}
     if (nan | s1_nodata | s2_nodata).all():
         raise TileSkip(cell, "all_invalid", "no pixel valid in both S1 and S2")
-    return Tile(grid_cell=cell, s2=s2, s1=s1, invalid=invalid)
+    return Tile(grid_cell=cell, s2=s2, s1=s1, invalid=invalid, s2_baseline=raw.s2_baseline)

@@ -60,6 +60,7 @@ class Patches:
     s1: np.ndarray  # [k, 2, p, p] float32 dB
     positions: np.ndarray  # [k, 2] int16 (patch row, patch col) in the tile's grid
     dropped: Counter
+    s2_baseline: str = "unknown"  # processing baseline of the tile's S2 product, for counting
 
 
 @dataclass(frozen=True)

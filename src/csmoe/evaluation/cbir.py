@@ -66,7 +66,8 @@ def retrieve_and_score(
     k: int,
     device: str = "cpu",
 ) -> dict[str, float]:
-    """Precision, recall, F1 (%) of the top-``k`` label sets, averaged over the queries."""
+    """Precision, recall (%) of the top-``k`` label sets averaged over items and queries, F1
+    of those averages (CSMAE's form) and the per-item F1 (:func:`label_set_prf`)."""
     idx = topk_cosine(queries, archive, k, device=device)
     return label_set_prf(query_labels, np.asarray(archive_labels)[idx])
 

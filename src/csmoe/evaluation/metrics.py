@@ -7,8 +7,10 @@
   confusion matrix here so that the scored classes can be chosen explicitly);
 - segmentation: mean intersection-over-union over the classes that occur in the ground truth or
   the prediction (a class absent from both has an undefined IoU and is left out, as in mmseg);
-- retrieval: precision, recall and F1 of the label sets of each retrieved item against the
-  query's label set, averaged over the k retrieved items and then over the queries.
+- retrieval: precision and recall of the label sets of each retrieved item against the
+  query's label set, averaged over the k retrieved items and then over the queries; F1 is
+  the harmonic mean of those two averages, as CSMAE computes it (the per-item F1 averaged
+  the same way is kept beside it under another name).
 
 Classes that the probe never saw in training are handled by :func:`scored_classes`.
 """
@@ -78,12 +80,16 @@ def mean_iou(
 
 
 def label_set_prf(query_labels: np.ndarray, retrieved_labels: np.ndarray) -> dict[str, float]:
-    """Precision, recall and F1 in % of label sets.
+    """Precision, recall and F1 in % of label sets, as the CSMAE code scores retrieval.
 
     ``query_labels`` is multi-hot [Q, C], ``retrieved_labels`` [Q, k, C]. For one query q and
-    one retrieved item r with label sets Lq, Lr: P = |Lq∩Lr|/|Lr|, R = |Lq∩Lr|/|Lq|,
-    F1 = 2|Lq∩Lr|/(|Lq|+|Lr|); each is averaged over the k items, then over the queries.
-    An empty label set counts as no match (0) rather than dividing by zero.
+    one retrieved item r with label sets Lq, Lr: P = |Lq∩Lr|/|Lr|, R = |Lq∩Lr|/|Lq|; each is
+    averaged over the k items, then over the queries, and ``f1`` = 2·P·R / (P + R) of those
+    two averages (0 when both are 0). This is the protocol the paper's Table VI follows
+    (jakhac/CSMAE, ``retrieval.py``: ``avg_f1`` from ``avg_precision`` and ``avg_recall``).
+    ``f1_per_item`` is the other common form, the per-item F1 2|Lq∩Lr|/(|Lq|+|Lr|) averaged
+    the same way; it is never higher (the harmonic mean is concave) and is not comparable with
+    the paper. An empty label set counts as no match (0) rather than dividing by zero.
     """
     q = np.asarray(query_labels, dtype=bool)[:, None, :]
     r = np.asarray(retrieved_labels, dtype=bool)
@@ -92,13 +98,16 @@ def label_set_prf(query_labels: np.ndarray, retrieved_labels: np.ndarray) -> dic
     inter = (q & r).sum(-1).astype(np.float64)
     nq = q.sum(-1).astype(np.float64)
     nr = r.sum(-1).astype(np.float64)
-    precision = inter / np.maximum(nr, 1)
-    recall = inter / np.maximum(nq, 1)
-    f1 = 2 * inter / np.maximum(nq + nr, 1)
+    # averaging over the k items, then over the queries, is the mean over [Q, k]: k is fixed
+    precision = float((inter / np.maximum(nr, 1)).mean())
+    recall = float((inter / np.maximum(nq, 1)).mean())
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall > 0 else 0.0
+    f1_per_item = float((2 * inter / np.maximum(nq + nr, 1)).mean())
     return {
-        "precision": 100.0 * float(precision.mean()),
-        "recall": 100.0 * float(recall.mean()),
-        "f1": 100.0 * float(f1.mean()),
+        "precision": 100.0 * precision,
+        "recall": 100.0 * recall,
+        "f1": 100.0 * f1,
+        "f1_per_item": 100.0 * f1_per_item,
     }
 
 

@@ -32,6 +32,7 @@ class Checkpoint:
     cfg: Any
     norm_stats: dict[str, Any]
     digest: str
+    train_set: str | None  # what pretraining recorded (the paper's rows are matched by it)
 
     @property
     def device(self) -> str:
@@ -45,6 +46,7 @@ class Checkpoint:
             "checkpoint_sha256": self.digest,
             "model": self.cfg.to_dict(),
             "complexity": count(self.cfg),
+            "train_set": self.train_set,
         }
 
 
@@ -66,7 +68,7 @@ def load_checked(
     from csmoe.evaluation.features import file_digest
     from csmoe.models.checkpoint import load
 
-    model, cfg, norm_stats, _ = load(path, device=device)
+    model, cfg, norm_stats, extra = load(path, device=device)
     if expected_model is not None:
         stored = cfg.to_dict()
         keys = sorted(set(stored) | set(expected_model))
@@ -79,7 +81,7 @@ def load_checked(
                 "rerun pretraining or fix config['variants']",
             )
     model.requires_grad_(False)
-    return Checkpoint(Path(path), model, cfg, norm_stats, file_digest(path))
+    return Checkpoint(Path(path), model, cfg, norm_stats, file_digest(path), extra.get("train_set"))
 
 
 def torch_threads(params: dict[str, Any]) -> None:

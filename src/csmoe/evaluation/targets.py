@@ -10,6 +10,7 @@ from typing import Any
 
 from csmoe.data.geobench_format import get_task
 from csmoe.errors import ConfigError
+from csmoe.train.variants import RUNTIME_KEYS, PretrainJob, resolve_variant, variant_bundle
 
 
 @dataclass(frozen=True)
@@ -24,11 +25,7 @@ class EvalPlan:
     cbir_variants: list[str]
     table5_variant: str
     sweep_variant: str
-    table4_epochs: dict[str, str]
-
-    def table4_epoch(self, variant: str) -> str:
-        """The checkpoint Table IV (and Figs. 6-8) use for ``variant``: final by default."""
-        return str(self.table4_epochs.get(variant, "final"))
+    sampling_variants: list[str]
 
     def probe_results(
         self, variant: str, epoch: int | str, tasks: list[str] | None = None, strategy: str = ""
@@ -72,19 +69,68 @@ def eval_plan(config: dict[str, Any]) -> EvalPlan:
         cbir_variants=cbir,
         table5_variant=ev["table5_variant"] or (table4[0] if table4 else ""),
         sweep_variant=ev["sweep_variant"] or (table4[0] if table4 else ""),
-        table4_epochs={k: str(v) for k, v in ev["table4_epochs"].items()},
+        sampling_variants=list(ev["sampling_variants"]),
     )
-    unknown = sorted(
-        {*plan.table4_variants, *plan.cbir_variants, plan.table5_variant, plan.sweep_variant}
-        - set(variants)
-    )
+    compared = [
+        *plan.table4_variants,
+        *plan.cbir_variants,
+        *plan.sampling_variants,
+        *([plan.table5_variant] if plan.table5_variant else []),
+    ]
+    unknown = sorted({*compared, plan.sweep_variant} - set(variants) - {""})
     if unknown:
         raise ConfigError(f"evaluation names variants {unknown} that config['variants'] lacks")
     if plan.strategy not in plan.strategies:
         raise ConfigError(
             f"evaluation.strategy {plan.strategy!r} must be one of evaluation.strategies"
         )
+    jobs = {name: _job(config, name) for name in dict.fromkeys(compared)}
+    _check_lengths(config, jobs)
+    _check_sampling(plan.sampling_variants, jobs)
     return plan
+
+
+def _job(config: dict[str, Any], name: str) -> PretrainJob:
+    return resolve_variant(variant_bundle(config, name))
+
+
+def _check_lengths(config: dict[str, Any], jobs: dict[str, PretrainJob]) -> None:
+    """Tables IV and VI and the sampling ablation compare final weights of complete runs of
+    the paper's length (``pretrain.epochs``: warm-up and cosine end at that last epoch); an
+    intermediate checkpoint of a longer run sits high on its learning-rate schedule and is
+    not the model the paper evaluates. Longer sweeps are separate variants (Fig. 5 only)."""
+    length = config["pretrain"]["epochs"]
+    off = {n: j.settings["epochs"] for n, j in jobs.items() if j.settings["epochs"] != length}
+    if off:
+        raise ConfigError(
+            f"variants {off} are compared in Tables IV/VI or the sampling ablation but do "
+            f"not train pretrain.epochs ({length}) epochs; keep a longer run as its own variant "
+            "for evaluation.sweep_variant (Fig. 5) only"
+        )
+
+
+def _check_sampling(names: list[str], jobs: dict[str, PretrainJob]) -> None:
+    """The sampling ablation: one variant per training set, identical in everything else."""
+    if not names:
+        return
+    sets = [jobs[n].train_set for n in names]
+    if len(names) < 2 or len(set(sets)) != len(sets):
+        raise ConfigError(
+            "evaluation.sampling_variants needs one variant per training set, at least two "
+            f"(have {dict(zip(names, sets, strict=True))})"
+        )
+
+    def shaping(job: PretrainJob) -> tuple[Any, ...]:  # what shapes the weights, bar the data
+        return job.model, {k: v for k, v in job.settings.items() if k not in RUNTIME_KEYS}
+
+    first = names[0]
+    for name in names[1:]:
+        if shaping(jobs[name]) != shaping(jobs[first]):
+            raise ConfigError(
+                f"evaluation.sampling_variants: {name} differs from {first} in more than "
+                "its training set (model or pretrain settings), so the ablation would not "
+                "isolate the sampling"
+            )
 
 
 def checkpoint_path(variant: str, epoch: str) -> str:
@@ -99,6 +145,4 @@ def task_dirs(tasks: list[str]) -> list[str]:
 
 def sweep_epochs(config: dict[str, Any], variant: str) -> list[int]:
     """Every checkpoint epoch pretraining saves for ``variant`` (Fig. 5)."""
-    from csmoe.train.variants import resolve_variant, variant_bundle
-
-    return resolve_variant(variant_bundle(config, variant)).ckpt_epochs
+    return _job(config, variant).ckpt_epochs

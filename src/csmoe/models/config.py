@@ -74,6 +74,15 @@ class ModelConfig:
             raise ConfigError("model widths must be divisible by their head counts")
         if not 0.0 < self.mask_ratio < 1.0:
             raise ConfigError(f"mask_ratio must be in (0, 1), got {self.mask_ratio}")
+        # a temperature <= 0 turns the routing / contrastive softmax into NaN or inf losses
+        for name in ("router_temperature", "contrastive_temperature", "mlp_ratio"):
+            if not getattr(self, name) > 0:  # also refuses NaN
+                raise ConfigError(f"model {name} must be > 0, got {getattr(self, name)}")
+        if int(self.dim * self.mlp_ratio) < 1:
+            raise ConfigError(f"model mlp_ratio {self.mlp_ratio} leaves the MLP no hidden unit")
+        for name in ("num_experts", "slots_per_expert"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"model {name} must be >= 0, got {getattr(self, name)}")
         if self.kind == "csmoe" and self.num_experts < 1:
             raise ConfigError("a csmoe model needs num_experts >= 1")
         for name, depth in (
@@ -135,7 +144,10 @@ class ModelConfig:
 
     @property
     def slots(self) -> int:
-        """Slots per expert actually used (see ``slots_per_expert``)."""
+        """Slots per expert actually used (see ``slots_per_expert``); 0 without experts (a
+        CSMAE may leave ``num_experts`` at 0: it has no Soft MoE layer to give slots to)."""
+        if self.num_experts == 0:
+            return 0
         if self.slots_per_expert > 0:
             return self.slots_per_expert
         return max(1, math.ceil(self.num_patches / self.num_experts))

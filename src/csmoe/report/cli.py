@@ -1,4 +1,5 @@
-"""``csmoe report ...``: Tables IV-VI and Figs. 5-8 from the evaluation JSON files."""
+"""``csmoe report ...``: Tables IV-VI, the sampling ablation and Figs. 5-8 from the evaluation
+JSON files."""
 
 from __future__ import annotations
 
@@ -34,6 +35,12 @@ def register(sub: Any) -> None:
     p = command("table6", _table6, "CBIR (Table VI)")
     p.add_argument("--inputs", nargs="+", required=True, help="CBIR result JSON files")
     p.add_argument("--out", required=True, help="table6.csv")
+
+    p = command("table-sampling", _table_sampling, "sampling ablation: MTomμ vs MTomr")
+    p.add_argument("--probes", nargs="+", required=True, help="probe result JSON files")
+    p.add_argument("--cbir", nargs="+", required=True, help="CBIR result JSON files")
+    p.add_argument("--strategy", default="cls", help="[CLS] strategy of the classification scores")
+    p.add_argument("--out", required=True, help="table_sampling.csv")
 
     p = command("fig5", _fig5, "checkpoint sweep (Fig. 5) and its CSV")
     p.add_argument("--inputs", nargs="+", required=True, help="probe result JSON files")
@@ -95,6 +102,18 @@ def _table6(args: argparse.Namespace) -> int:
     params = resolve_params(args)
     write_csv(args.out, table6(cbir_frame(args.inputs)))
     _log("table6", [args.out], params, args.inputs)
+    return 0
+
+
+def _table_sampling(args: argparse.Namespace) -> int:
+    from csmoe.io import write_csv
+    from csmoe.report.collect import cbir_frame, probe_frame
+    from csmoe.report.tables import table_sampling
+
+    params = resolve_params(args)
+    table = table_sampling(probe_frame(args.probes), cbir_frame(args.cbir), strategy=args.strategy)
+    write_csv(args.out, table)
+    _log("table_sampling", [args.out], params, [*args.probes, *args.cbir])
     return 0
 
 

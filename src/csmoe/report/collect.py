@@ -13,8 +13,9 @@ from typing import Any
 
 from csmoe.errors import InputError
 
-_PROBE_KEYS = ("variant", "epoch", "task", "strategy", "test", "model", "complexity")
-_CBIR_KEYS = ("variant", "set", "pairs", "model", "complexity")
+_PROBE_KEYS = ("variant", "epoch", "task", "strategy", "test", "model", "complexity", "train_set")
+_CBIR_KEYS = ("variant", "set", "pairs", "model", "complexity", "train_set")
+_CBIR_SCORES = ("f1", "precision", "recall", "f1_per_item")
 
 
 def _read(path: str | Path, keys: tuple[str, ...]) -> dict[str, Any]:
@@ -26,7 +27,7 @@ def _read(path: str | Path, keys: tuple[str, ...]) -> dict[str, Any]:
         raise InputError(path, f"not valid JSON: {err}") from err
     missing = [k for k in keys if k not in record]
     if missing:
-        raise InputError(path, f"evaluation result lacks {missing}")
+        raise InputError(path, f"evaluation result lacks {missing}; rerun its evaluation job")
     return record
 
 
@@ -34,13 +35,14 @@ def _model_columns(record: dict[str, Any]) -> dict[str, Any]:
     return {
         "model_kind": record["model"]["kind"],
         "patch_size": int(record["model"]["patch_size"]),
+        "train_set": record["train_set"],
         **{k: float(record["complexity"][k]) for k in ("params_m", "gflops", "c2c")},
     }
 
 
 def probe_frame(paths: Iterable[str | Path]) -> Any:
     """One row per probe result: variant, epoch, task, strategy, score (test), valid, model
-    kind, patch size, complexity, source, mlflow_run_id."""
+    kind, patch size, training set, complexity, source, mlflow_run_id."""
     import pandas as pd
 
     rows = []
@@ -65,19 +67,25 @@ def probe_frame(paths: Iterable[str | Path]) -> Any:
 
 
 def cbir_frame(paths: Iterable[str | Path]) -> Any:
-    """One row per (variant, set, pair): f1, precision, recall, model columns, source."""
+    """One row per (variant, set, pair): f1 (CSMAE's form), precision, recall, f1_per_item,
+    model columns, source."""
     import pandas as pd
 
     rows = []
     for path in paths:
         r = _read(path, _CBIR_KEYS)
         for pair, scores in r["pairs"].items():
+            missing = [k for k in _CBIR_SCORES if k not in scores]
+            if missing:  # a file from before F1 followed CSMAE: its f1 is the per-item mean
+                raise InputError(
+                    path, f"pair {pair} lacks {missing}; rerun its CBIR job (older result file)"
+                )
             rows.append(
                 {
                     "variant": r["variant"],
                     "set": r["set"],
                     "pair": pair,
-                    **{k: float(scores[k]) for k in ("f1", "precision", "recall")},
+                    **{k: float(scores[k]) for k in _CBIR_SCORES},
                     **_model_columns(r),
                     "source": str(path),
                     "mlflow_run_id": r.get("mlflow_run_id", ""),

@@ -64,7 +64,7 @@ def fig_vs_flops(table: Any, tasks: Sequence[str], path: str | Path, *, title: s
         ax.scatter(ours["gflops"], ours[task], color="tab:blue", zorder=3, label="ours")
         for _, row in ours.iterrows():
             ax.annotate(row["variant"], (row["gflops"], row[task]), fontsize=7)
-        ref = {f"CSMoE p{p}": (r["gflops"], r[task]) for p, r in paper.TABLE4.items()}
+        ref = {paper.MODELS[v].label: (r["gflops"], r[task]) for v, r in paper.TABLE4.items()}
         ref |= {
             name: (g, scores[task]) for name, (g, scores) in paper.PEERS.items() if task in scores
         }

@@ -42,6 +42,20 @@ def register(sub: Any) -> None:
     )
     run.set_defaults(func=_run)
 
+    store = psub.add_parser(
+        "benv2-store",
+        help="BigEarthNet-v2 pairs as a pretraining patch store (train_set: benv2)",
+        description="Write the S1+S2 pairs of one BigEarthNet-v2 subset and split "
+        "(benv2_train_set) in the patch store format, for variants with train_set: benv2.",
+    )
+    store.add_argument("--benv2", required=True, help="BigEarthNet-v2 root (metadata.parquet)")
+    store.add_argument("--store", required=True, help="output store.zarr")
+    store.add_argument("--stats", required=True, help="output stats.json")
+    store.add_argument("--seed", type=int, default=0, help="global seed (default: 0)")
+    store.add_argument("--layout", help="JSON of data.extract (store layout; default: --config's)")
+    add_config_arguments(store, "benv2_train_set")
+    store.set_defaults(func=_benv2_store)
+
 
 def _bundle(args: argparse.Namespace) -> dict[str, Any]:
     """``--params`` is the rule's variant bundle; ``--config`` builds it from a full config."""
@@ -165,4 +179,31 @@ def _train(job: Any, paths: dict[str, Path], cpu: bool, threads: int) -> int:
     run_pretraining(
         job, train_set, val_set, norm_stats, paths["out"], StateDir(paths["state"]), cpu=cpu
     )
+    return 0
+
+
+def _benv2_store(args: argparse.Namespace) -> int:
+    import time
+
+    from csmoe.config import resolve_params, section
+    from csmoe.tracking import stage_run
+    from csmoe.train.benv2_store import build_benv2_store
+
+    params = resolve_params(args)
+    if args.layout:
+        layout = json.loads(args.layout)
+    else:
+        layout = section(load_config(args.config), "data.extract")
+    with stage_run("data", "benv2-store", params={**params, "seed": args.seed}) as run:
+        start = time.perf_counter()
+        stats = build_benv2_store(args.benv2, args.store, args.stats, params, layout, args.seed)
+        run.log_metrics(
+            {
+                "pairs_in": stats["pairs_in"],
+                "patches_written": stats["patches_written"],
+                "patches_dropped": stats["patches_dropped"]["nonfinite"],
+                "seconds": time.perf_counter() - start,
+            }
+        )
+        run.log_artifact(args.stats)
     return 0

@@ -38,6 +38,7 @@ from csmoe.errors import ConfigError, CsmoeError, InputError
 from csmoe.log import get_logger, progress
 from csmoe.train import outputs
 from csmoe.train.data import ChunkFeed
+from csmoe.train.optim import param_groups
 from csmoe.train.plan import (
     StepPlan,
     chunk_seed,
@@ -104,7 +105,7 @@ def run_pretraining(
     torch.manual_seed(job.seed)  # same initial weights on every process and every rerun
     model = build_model(cfg)
     optimizer = torch.optim.AdamW(
-        _param_groups(model, s["weight_decay"]), lr=s["lr"], betas=tuple(s["betas"])
+        param_groups(model, s["weight_decay"]), lr=s["lr"], betas=tuple(s["betas"])
     )
     scheduler = build_scheduler(optimizer, plan, s["min_lr"] / s["lr"])
     model, optimizer = accelerator.prepare(model, optimizer)
@@ -334,13 +335,6 @@ class _Quiet:
 
 
 _QUIET: Any = _Quiet()
-
-
-def _param_groups(model: Any, weight_decay: float) -> list[dict[str, Any]]:
-    """No weight decay on biases, norms, tokens and other 1-d parameters (MAE recipe)."""
-    decay = [p for p in model.parameters() if p.requires_grad and p.ndim >= 2]
-    rest = [p for p in model.parameters() if p.requires_grad and p.ndim < 2]
-    return [{"params": decay, "weight_decay": weight_decay}, {"params": rest, "weight_decay": 0.0}]
 
 
 def _save_checkpoint(

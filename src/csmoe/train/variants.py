@@ -16,7 +16,7 @@ from typing import Any
 from csmoe.errors import ConfigError
 from csmoe.train.plan import checkpoint_epochs
 
-TRAIN_SETS = ("mtom_mu", "mtom_r")
+TRAIN_SETS = ("mtom_mu", "mtom_r", "benv2")  # Major TOM samples, BigEarthNet-v2 pairs
 # settings that change how a run is executed or recorded, never the weights it ends with:
 # a saved training state stays valid when only these change (e.g. more GPUs, same global batch)
 RUNTIME_KEYS = frozenset(

@@ -13,7 +13,10 @@ and Core-S1RTC (``parquet_url`` relative here, an https URL there). Image rows h
 GeoTIFF (bytes, UTM, north-up) per band: S2L2A B01..B12 + B8A (no B10 in L2A) as uint16 at 10,
 20 and 60 m plus ``cloud_mask`` (uint8, 10 m), S1RTC ``vv``/``vh`` float32 linear gamma0 with
 nodata -32768; and a PNG ``thumbnail``. Tiles are ``tile_px`` wide at 10 m (1068 in the real
-archive; smaller by config so that the default run stays fast).
+archive; smaller by config so that the default run stays fast). Acquisition dates span 2019-2023
+and product ids follow ESA's naming (:mod:`csmoe.world.product_ids`); as in the real archive,
+S2 products of processing baseline 04.00 and later (from 25 January 2022) store reflectance
+× 10 000 + 1000.
 
 A few realistic defects are injected (seeded) so that extraction's drop counts are exercised:
 S2 swath-edge nodata wedges, S1 border nodata rows plus NaN blobs, and whole tiles with no
@@ -24,7 +27,6 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -41,8 +43,15 @@ from csmoe.data.bands import (
 )
 from csmoe.data.majortom import METADATA_COLUMNS
 from csmoe.data.parallel import imap_ordered
+from csmoe.data.s2_baseline import boa_offset
 from csmoe.errors import InputError
 from csmoe.log import get_logger, progress
+from csmoe.world.product_ids import (
+    acquisition_time,
+    s1_product_id,
+    s2_baseline_on,
+    s2_product_id,
+)
 from csmoe.world.scenes import Scene, cell_seed, render_scene
 
 log = get_logger(__name__)
@@ -51,7 +60,6 @@ CELL_COLUMNS = (
     "grid_cell", "grid_row_u", "grid_col_r", "centre_lat", "centre_lon", "climate", "landcover",
 )  # fmt: skip
 DEFECTS = ("all_invalid", "s2_nodata_wedge", "s1_border_nan")
-YEAR = 2021  # the year the generated acquisitions pretend to come from
 
 
 @dataclass(frozen=True)
@@ -177,8 +185,11 @@ def _area_resize(band: np.ndarray, size: int) -> np.ndarray:
     return nearest_resize(band, size)
 
 
-def s2_row(scene: Scene, defect: str | None, rng: np.random.Generator) -> dict[str, np.ndarray]:
-    """The S2L2A band arrays of one tile (uint16 at native resolutions, cloud mask)."""
+def s2_row(
+    scene: Scene, defect: str | None, rng: np.random.Generator, offset: int = 0
+) -> dict[str, np.ndarray]:
+    """The S2L2A band arrays of one tile (uint16 at native resolutions, cloud mask), with the
+    digital-number ``offset`` of the product's processing baseline added."""
     size = scene.classes.shape[0]
     invalid = np.zeros((size, size), bool)
     if defect == "all_invalid":
@@ -190,7 +201,7 @@ def s2_row(scene: Scene, defect: str | None, rng: np.random.Generator) -> dict[s
     stack = scene.s2_bands(S2_L2A_BANDS)
     for name, band in zip(S2_L2A_BANDS, stack, strict=True):
         n = size_at(name, size)
-        values = np.clip(np.rint(_area_resize(band, n)), 1, 65535).astype(np.uint16)
+        values = np.clip(np.rint(_area_resize(band, n)) + offset, 1, 65535).astype(np.uint16)
         if invalid.any():
             values[nearest_resize(invalid, n)] = S2_NODATA
         bands[name] = values
@@ -242,7 +253,7 @@ def _pick_defects(n: int, spec: WorldSpec, rng: np.random.Generator) -> list[str
 
 
 def render_tile(
-    cell: dict[str, Any], index: int, defect: str | None, spec: WorldSpec
+    cell: dict[str, Any], defect: str | None, spec: WorldSpec
 ) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     """One cell as Major TOM rows: product → (image row, metadata row without its location in
     the part files). Pure, so that tiles can be rendered in worker processes."""
@@ -254,15 +265,21 @@ def render_tile(
     tile_rng = np.random.default_rng(seed + 1)
     crs = utm_crs(scene.lat, scene.lon)
     west, north = _tile_origin(scene.lat, scene.lon, crs, spec.tile_px)
-    when = datetime(YEAR, 1, 1, 10, 30, tzinfo=UTC) + timedelta(days=scene.doy - 1)
+    id_rng = np.random.default_rng(seed + 2)  # own stream: scenes and defects stay as they were
+    when = acquisition_time(scene.doy, id_rng)
+    product_ids = {
+        "S2L2A": s2_product_id(when, scene.lat, scene.lon, id_rng),
+        "S1RTC": s1_product_id(when, id_rng),
+    }
+    offset = boa_offset(s2_baseline_on(when))
     extent = spec.tile_px * PIXEL_M
     out = {}
     for product, arrays in (
-        ("S2L2A", s2_row(scene, defect, tile_rng)),
+        ("S2L2A", s2_row(scene, defect, tile_rng, offset)),
         ("S1RTC", s1_row(scene, defect, tile_rng)),
     ):
         nodata = S2_NODATA if product == "S2L2A" else S1_NODATA
-        image = {"product_id": _product_id(product, when, crs, index)}
+        image = {"product_id": product_ids[product]}
         image["grid_cell"], image["timestamp"] = cell["grid_cell"], when
         for name, array in arrays.items():
             fill = None if name == "cloud_mask" else nodata
@@ -282,7 +299,7 @@ def render_tile(
     return out
 
 
-def _render_star(args: tuple[dict[str, Any], int, str | None, WorldSpec]) -> dict[str, Any]:
+def _render_star(args: tuple[dict[str, Any], str | None, WorldSpec]) -> dict[str, Any]:
     return render_tile(*args)
 
 
@@ -310,7 +327,7 @@ def write_world(
                 pq.write_table(pa.Table.from_pylist(rows), name, row_group_size=1)
                 rows.clear()
 
-    jobs = [(cell, i, defects[i], spec) for i, cell in enumerate(cells.to_dict("records"))]
+    jobs = [(cell, defects[i], spec) for i, cell in enumerate(cells.to_dict("records"))]
     tiles = imap_ordered(_render_star, jobs, workers)
     for i, tile in enumerate(progress(tiles, total=len(jobs), desc="world tiles")):
         part, row = divmod(i, spec.rows_per_part)
@@ -334,11 +351,3 @@ def _nodata_fraction(arrays: dict[str, np.ndarray], product: str) -> float:
         return float((arrays["B02"] == S2_NODATA).mean())
     vv = arrays["vv"]
     return float(((vv == S1_NODATA) | ~np.isfinite(vv)).mean())
-
-
-def _product_id(product: str, when: datetime, crs: str, i: int) -> str:
-    stamp = when.strftime("%Y%m%dT%H%M%S")
-    zone = crs[-2:]
-    if product == "S2L2A":
-        return f"S2{'AB'[i % 2]}_MSIL2A_{stamp}_N0301_R{i % 143 + 1:03d}_T{zone}XXX_{stamp}"
-    return f"S1{'AB'[i % 2]}_IW_GRDH_1SDV_{stamp}_{stamp}_{i:06X}_RTC"
