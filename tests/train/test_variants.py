@@ -86,9 +86,8 @@ def test_multi_node_resources_ask_gpus_per_node():
     assert "gpu" not in res and res["tasks_per_gpu"] == 0
 
 
-def test_pretraining_resources_come_from_the_config_and_layout_keys_are_refused():
-    jobs = {n: resolve_variant(variant_bundle(_paper_config(), n)) for n in PAPER_VARIANTS}
-    res = jobs["csmoe_p16"].resources()
+def test_pretraining_resources_come_from_the_config_and_layout_keys_are_refused(paper_config):
+    res = resolve_variant(variant_bundle(paper_config, "csmoe_p16")).resources()
     assert res["slurm_partition"] == "gpu" and res["gpu"] == 4 and res["nodes"] == 1
     assert res["mem_mb"] == 128000 and res["runtime"] == 2880 and res["cpus_per_task"] == 32
     bundle = variant_bundle(load_config(), "csmoe_p16")
