@@ -43,10 +43,10 @@ COMMAND = [
     "results/table4.csv",
 ]
 # Paper scale (paper section III, DATA.md, paper NOTES.md)
-PAPER_TILES = 18_846  # MTomu tiles; 64 patches of 120 px each before drops
-PAPER_PATCHES = 1_055_080  # training patches (5 % more held out for the validation loss)
-PAPER_EPOCHS = {"csmoe_p16": 800}  # the Fig. 5 sweep; 150 for the others
-PAPER_PROBE_CHECKPOINTS = {"csmoe_p16": 16}  # every 50 epochs up to 800
+PAPER_TILES = 18_846  # MTomu tiles (MTomr: as many); 64 patches of 120 px each before drops
+# training items per epoch: Major TOM patches (paper), BigEarthNet-v2 training pairs (paper.yaml)
+PAPER_TRAIN_ITEMS = {"mtom_mu": 1_055_080, "mtom_r": 1_055_080, "benv2": 237_000}
+PAPER_SWEEP_CHECKPOINTS = 16  # Fig. 5: every 50 epochs up to 800
 PAPER_BENV2_PAIRS = 243_130 + 13_683  # 243k and 14k subsets (upper bound: all their pairs)
 # GEO-Bench v1.0 split sizes as published (Lacoste et al. 2023); not downloaded here
 PAPER_GEOBENCH_IMAGES = 22_000 + 17_061 + 21_964 + 4_000 + 1_800 + 5_000
@@ -182,23 +182,24 @@ def projection(config: dict, jobs: list[dict]) -> list[dict]:
     """Each stage at paper scale from its measured per-item CPU time (and, for the model
     stages, from FLOPs on the stated GPU machine)."""
     rows = []
-    for store in sorted(Path("results/patches").glob("*/stats.json")):
-        stats = json.loads(store.read_text())
-        tiles = stats.get("tiles_in") or stats.get("tiles", {}).get("in")
-        name = store.parent.name
-        cpu = _job(jobs, f"data/extract_{name}")["cpu_s"]
+    for name in config["data"]["sets"]:
+        tiles = json.loads(Path(f"results/patches/{name}/stats.json").read_text())["tiles_in"]
         world = _job(jobs, f"world/majortom_{name}")["cpu_s"]
         rows.append(
             _row(f"render tiles ({name}; paper downloads them)", world / tiles, PAPER_TILES)
         )
-        rows.append(_row(f"extract patches ({name})", cpu / tiles, PAPER_TILES, "tile"))
+        extract = _job(jobs, f"data/extract_{name}")["cpu_s"]
+        rows.append(_row(f"extract patches ({name})", extract / tiles, PAPER_TILES))
+    pairs = json.loads(Path("results/patches/benv2/stats.json").read_text())["pairs_in"]
+    store = _job(jobs, "data/benv2_store")["cpu_s"]
+    rows.append(_row("BENv2 pairs -> store", store / pairs, PAPER_TRAIN_ITEMS["benv2"], "pair"))
+    sweep = config["evaluation"]["sweep_variant"]
     for name in config["variants"]:
         job = resolve_variant(variant_bundle(config, name))
         history = pd.read_csv(f"results/pretrain/{name}/history.csv")
-        threads = job.threads
-        per_image = threads / float(history["images_per_s"].median())  # core-seconds
-        epochs = PAPER_EPOCHS.get(name, 150)
-        images = PAPER_PATCHES * epochs
+        per_image = job.threads / float(history["images_per_s"].median())  # core-seconds
+        epochs = 800 if name == sweep else 150
+        images = PAPER_TRAIN_ITEMS[job.train_set] * epochs
         row = _row(f"pretrain {name} ({epochs} epochs)", per_image, images, "image")
         row["gpu_h"] = images / (GPUS * _gpu_images_per_s(job.model, train=True)) / 3600
         rows.append(row)
@@ -207,15 +208,16 @@ def projection(config: dict, jobs: list[dict]) -> list[dict]:
         config["evaluation"]["tasks"]
     )
     probe_cpu = sum(j["cpu_s"] for j in probes) / (len(probes) * per_probe)
-    checkpoints = len(config["evaluation"]["table4_variants"]) - 1 + 16  # p16 sweep: 16
+    rehearsal_sweep = resolve_variant(variant_bundle(config, sweep)).ckpt_epochs
+    checkpoints = len(probes) - len(rehearsal_sweep) + PAPER_SWEEP_CHECKPOINTS
     rows.append(
         _row(f"probe, {checkpoints} checkpoints", probe_cpu, PAPER_GEOBENCH_IMAGES * checkpoints)
     )
     cbirs = [j for j in jobs if j["job"].startswith("evaluation/cbir_")]
-    pairs = _benv2_pairs_encoded(config)
-    cbir_cpu = sum(j["cpu_s"] for j in cbirs) / (len(cbirs) * pairs)
-    variants = len(config["evaluation"]["cbir_variants"])
-    rows.append(_row(f"CBIR, {variants} variants", cbir_cpu, PAPER_BENV2_PAIRS * variants, "pair"))
+    cbir_cpu = sum(j["cpu_s"] for j in cbirs) / (len(cbirs) * _benv2_pairs_encoded(config))
+    rows.append(
+        _row(f"CBIR, {len(cbirs)} variants", cbir_cpu, PAPER_BENV2_PAIRS * len(cbirs), "pair")
+    )
     return rows
 
 
