@@ -57,3 +57,55 @@ def test_flatten_nested_params():
         "a.c.d": 2,
         "e": 3,
     }
+
+
+def _runs(name):
+    client = tracking._client(tracking.store_uri())
+    exp = client.get_experiment_by_name(f"csmoe/{name}")
+    return {r.info.run_id: r for r in client.search_runs([exp.experiment_id])}
+
+
+def test_a_run_whose_process_was_killed_is_closed_when_the_job_reruns(tmp_path):
+    import subprocess
+    import sys
+
+    # SIGKILL leaves no chance to close the run: it stays RUNNING...
+    body = (
+        "import os, signal\n"
+        "from csmoe import tracking\n"
+        "with tracking.stage_run('killing', 'job-a'):\n"
+        "    os.kill(os.getpid(), signal.SIGKILL)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", body], timeout=120, check=False)
+    assert done.returncode == -9
+    (killed,) = _runs("killing").values()
+    assert killed.info.status == "RUNNING"
+    # ...until the job runs again (or anything of that name on this machine)
+    with tracking.stage_run("killing", "job-a"):
+        pass
+    runs = _runs("killing")
+    assert runs[killed.info.run_id].info.status == "KILLED"
+    assert sorted(r.info.status for r in runs.values()) == ["FINISHED", "KILLED"]
+
+
+def test_a_resumed_job_closes_the_attempt_it_continues(tmp_path):
+    client = tracking._client(tracking.store_uri())
+    exp = tracking.experiment_id("csmoe/resuming")
+    other = {tracking.HOST_TAG: "another-node", tracking.PID_TAG: "1"}
+    earlier = client.create_run(exp, run_name="v", tags=other).info.run_id
+    unrelated = client.create_run(exp, run_name="v", tags=other).info.run_id
+    with tracking.stage_run("resuming", "v", supersedes=earlier):
+        pass
+    runs = _runs("resuming")
+    assert runs[earlier].info.status == "KILLED"
+    assert runs[unrelated].info.status == "RUNNING"  # another node's process: not ours to judge
+
+
+def test_an_interrupted_body_marks_the_run_killed(tmp_path):
+    try:
+        with tracking.stage_run("interrupted", "x"):
+            raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        pass
+    (run,) = _runs("interrupted").values()
+    assert run.info.status == "KILLED"

@@ -9,12 +9,15 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import sys
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from csmoe import usage
 from csmoe.errors import CsmoeError
+from csmoe.io import WRITE_ERRNOS
 from csmoe.log import get_logger, setup_logging
 from csmoe.tracking import ARTIFACTS_ENV, URI_ENV
 
@@ -69,6 +72,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+class Terminated(KeyboardInterrupt):
+    """SIGTERM (Snakemake cancelling a job, SLURM at the time limit), raised like Ctrl-C so
+    that the command unwinds: temporaries removed, the MLflow run marked KILLED."""
+
+
+def _on_sigterm(owner: int) -> Callable[[int, Any], None]:
+    def handler(signum: int, frame: Any) -> None:
+        if os.getpid() != owner:  # a forked worker inherited this: die as SIGTERM would
+            signal.signal(signum, signal.SIG_DFL)
+            os.kill(os.getpid(), signum)
+            return
+        raise Terminated("terminated (SIGTERM)")
+
+    return handler
+
+
 def rename_old_command(argv: Sequence[str]) -> tuple[list[str], str | None]:
     """``argv`` with an old command name of :data:`RENAMED` replaced by its new one, and a
     warning saying so (None when nothing was renamed)."""
@@ -98,15 +117,28 @@ def main(argv: Sequence[str] | None = None) -> int:
         os.environ[URI_ENV] = args.mlflow_uri
     if args.mlflow_artifacts:
         os.environ[ARTIFACTS_ENV] = args.mlflow_artifacts
+    previous = signal.signal(signal.SIGTERM, _on_sigterm(os.getpid()))
     try:
         result = args.func(args)
     except CsmoeError as err:
-        get_logger("csmoe").error("%s", err)
-        print(f"csmoe: error: {err}", file=sys.stderr)
-        return 2
+        return _fail(str(err), 2)
+    except OSError as err:
+        if err.errno not in WRITE_ERRNOS:
+            raise
+        # a write outside csmoe.io (e.g. an MLflow artifact copy) on a full or read-only disk
+        return _fail(f"{err.filename}: cannot write ({os.strerror(err.errno)})", 2)
+    except Terminated as err:
+        return _fail(str(err), 128 + signal.SIGTERM)
     finally:
+        signal.signal(signal.SIGTERM, previous)
         get_logger("csmoe").info("%s", usage.measure(started).line())
     return int(result or 0)
+
+
+def _fail(message: str, status: int) -> int:
+    get_logger("csmoe").error("%s", message)
+    print(f"csmoe: error: {message}", file=sys.stderr)
+    return status
 
 
 if __name__ == "__main__":

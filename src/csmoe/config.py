@@ -19,24 +19,66 @@ def load_config(path: str | Path = DEFAULT_CONFIG) -> dict[str, Any]:
     """Read a YAML config, validate it and fill in the schema's defaults."""
     path = Path(path)
     try:
-        config = yaml.safe_load(path.read_text()) or {}
+        config = yaml.safe_load(path.read_text())
     except FileNotFoundError as err:
         raise ConfigError(f"{path}: config file not found") from err
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML: {err}") from err
+    except (yaml.YAMLError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(err).split())}") from err
+    if config is None:  # an empty file is more likely a lost config than "all defaults"
+        raise ConfigError(f"{path}: config file is empty")
     return validate_config(config, source=str(path))
 
 
 def validate_config(config: dict[str, Any], *, source: str = "config") -> dict[str, Any]:
-    """Validate ``config`` in place against the schema, filling defaults; return it."""
-    from snakemake.exceptions import WorkflowError
-    from snakemake.utils import validate
+    """Validate ``config`` in place against the schema, filling defaults; return it.
 
-    try:
-        validate(config, str(SCHEMA), set_default=True)
-    except WorkflowError as err:
-        raise ConfigError(f"{source}: {err}") from err
+    The Snakefile calls this too, so a bad config gives the same one-line error there as
+    in ``csmoe`` (naming the key path, and for an unknown key the allowed ones), not
+    jsonschema's report with the whole schema in it.
+    """
+    from jsonschema.exceptions import best_match
+
+    if not isinstance(config, dict):
+        raise ConfigError(f"{source}: the config must be a mapping, got {type(config).__name__}")
+    error = best_match(_validator().iter_errors(config))
+    if error is not None:
+        raise ConfigError(f"{source}: {describe_error(error)}")
     return config
+
+
+def describe_error(error: Any) -> str:
+    """One line for a jsonschema ``ValidationError``: the key path and what is wrong."""
+    where = ".".join(str(p) for p in error.absolute_path) or "(top level)"
+    if error.validator == "additionalProperties" and isinstance(error.instance, dict):
+        allowed = sorted(error.schema.get("properties", {}))
+        unknown = sorted(k for k in error.instance if k not in allowed)
+        prefix, under = (f"{where}.", f" under {where}") if error.absolute_path else ("", "")
+        keys = ", ".join(f"{prefix}{k}" for k in unknown)
+        return f"unknown key {keys} (allowed{under}: {', '.join(allowed)})"
+    message = " ".join(error.message.split())
+    if len(message) > 200:
+        message = message[:197] + "..."
+    return f"{where}: {message}"
+
+
+def _validator() -> Any:
+    """A draft 2020-12 validator of the schema that fills in defaults as it goes
+    (the jsonschema FAQ recipe, as ``snakemake.utils.validate(set_default=True)``)."""
+    import copy
+
+    from jsonschema import Draft202012Validator, validators
+
+    check_properties = Draft202012Validator.VALIDATORS["properties"]
+
+    def set_defaults(validator: Any, properties: Any, instance: Any, schema: Any) -> Any:
+        if isinstance(instance, dict):
+            for name, sub in properties.items():
+                if "default" in sub:
+                    instance.setdefault(name, copy.deepcopy(sub["default"]))
+        yield from check_properties(validator, properties, instance, schema)
+
+    filling = validators.extend(Draft202012Validator, {"properties": set_defaults})
+    return filling(yaml.safe_load(SCHEMA.read_text()))
 
 
 def section(config: dict[str, Any], dotted: str) -> Any:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import socket
 import sqlite3
 import time
 from collections.abc import Callable, Iterator
@@ -27,6 +28,7 @@ ARTIFACTS_ENV = "CSMOE_MLFLOW_ARTIFACTS"
 DEFAULT_DB = "results/mlflow.db"
 DEFAULT_ARTIFACTS = "results/mlartifacts"
 BUSY_TIMEOUT_S = 120
+HOST_TAG, PID_TAG = "csmoe.host", "csmoe.pid"  # which process a run belongs to
 
 
 def store_uri() -> str:
@@ -162,14 +164,28 @@ def stage_run(
     params: dict[str, Any] | None = None,
     tags: dict[str, Any] | None = None,
     parent_run_id: str | None = None,
+    supersedes: str | None = None,
     uri: str | None = None,
 ) -> Iterator[StageRun]:
-    """Open a run in the experiment ``csmoe/{stage}``; mark it FAILED if the body raises."""
+    """Open a run in the experiment ``csmoe/{stage}``; mark it FAILED if the body raises and
+    KILLED if it is interrupted (Ctrl-C, SIGTERM).
+
+    A process killed outright (SIGKILL, out of memory, node failure) cannot close its run, so
+    runs left RUNNING are closed as KILLED here: ``supersedes`` (the earlier attempt a
+    resumed job continues) and any run of the same name whose process, on this machine, no
+    longer exists.
+    """
     uri = uri or store_uri()
     init_store(uri)
     client = _client(uri)
     exp = experiment_id(f"csmoe/{stage}", uri)
-    all_tags = {"stage": stage, **(tags or {})}
+    close_abandoned(client, exp, run_name, supersedes)
+    all_tags = {
+        "stage": stage,
+        **(tags or {}),
+        HOST_TAG: socket.gethostname(),
+        PID_TAG: os.getpid(),
+    }
     if parent_run_id:
         all_tags["mlflow.parentRunId"] = parent_run_id
     all_tags = {k: str(v) for k, v in all_tags.items()}
@@ -181,8 +197,38 @@ def stage_run(
             handle.log_params(params)
         yield handle
         status = "FINISHED"
+    except KeyboardInterrupt:
+        status = "KILLED"
+        raise
     finally:
         retry_locked(lambda: client.set_terminated(handle.run_id, status=status))
+
+
+def close_abandoned(client: Any, exp: str, run_name: str, supersedes: str | None = None) -> int:
+    """Mark KILLED the runs named ``run_name`` still RUNNING although their process is gone
+    (on this host; other hosts' processes cannot be checked), and ``supersedes`` if it is
+    still RUNNING. Returns how many were closed."""
+    from csmoe.io import process_alive
+
+    running = retry_locked(
+        lambda: client.search_runs([exp], filter_string="attributes.status = 'RUNNING'")
+    )
+    host, closed = socket.gethostname(), 0
+    for run in running:
+        tags = run.data.tags
+        dead = (
+            run.info.run_name == run_name
+            and tags.get(HOST_TAG) == host
+            and tags.get(PID_TAG, "").isdigit()
+            and not process_alive(int(tags[PID_TAG]))
+        )
+        if dead or run.info.run_id == supersedes:
+            retry_locked(lambda r=run: client.set_terminated(r.info.run_id, status="KILLED"))
+            log.info(
+                "marked MLflow run %s (%s) KILLED: its process is gone", run.info.run_id, run_name
+            )
+            closed += 1
+    return closed
 
 
 def flatten(tree: dict[str, Any], prefix: str = "") -> dict[str, Any]:

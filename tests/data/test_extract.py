@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 import zarr
 from tiles_fixtures import make_cells, make_world
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "faults"))  # the suite's helpers
+from inject import deadline
 
 from csmoe.data import store as store_module
 from csmoe.data.extract import build_store, cut_patches
@@ -102,6 +107,35 @@ def test_shards_must_hold_whole_chunks(tmp_path):
     with pytest.raises(ConfigError, match="multiple of chunk_patches"):
         build_store(world, tmp_path / "s.zarr", tmp_path / "s.json",
                     {**PARAMS, "shard_patches": 6}, seed=0)  # fmt: skip
+
+
+def _break_part(world, how):
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    part = world / "S2L2A" / "images" / "part_00000.parquet"
+    if how == "truncated":
+        part.write_bytes(part.read_bytes()[: part.stat().st_size // 2])
+    elif how == "missing band column":
+        data = pq.read_table(part).to_pydict()
+        del data["B11"]
+        pq.write_table(pa.Table.from_pydict(data), part, row_group_size=1)
+    else:  # a metadata row pointing past the part's row groups
+        meta = pd.read_parquet(world / "S2L2A" / "metadata.parquet")
+        meta.loc[0, "parquet_row"] = 99
+        meta.to_parquet(world / "S2L2A" / "metadata.parquet")
+    return part
+
+
+@pytest.mark.parametrize("how", ["truncated", "missing band column", "row out of range"])
+def test_a_broken_part_file_stops_extraction_promptly_with_workers(tmp_path, how):
+    # with workers = 1 (the default) this used to hang forever
+    world = make_world(tmp_path / "w", make_cells(6))
+    part = _break_part(world, how)
+    params = {**PARAMS, "workers": 1}
+    with deadline(60), pytest.raises(InputError, match=rf"{part}: "):
+        build_store(world, tmp_path / "s.zarr", tmp_path / "s.json", params, seed=0)
+    assert not (tmp_path / "s.zarr").exists() and not (tmp_path / "s.json").exists()
 
 
 def test_stats_count_baselines_and_offset_moves_s2_means_by_its_share(tmp_path):

@@ -171,3 +171,39 @@ def test_corrupt_sample_and_missing_partition_named(tmp_path):
     (folder / "default_partition.json").unlink()
     with pytest.raises(InputError, match=r"default_partition\.json: partition file not found"):
         load_task(tmp_path, "m-brick-kiln", "train")
+
+
+def _band_offset(path, descriptor):
+    with h5py.File(path, "r") as handle:
+        dataset = handle[descriptor]
+        if dataset.chunks is None:
+            return dataset.id.get_offset()
+        return dataset.id.get_chunk_info(0).byte_offset
+
+
+def test_garbage_inside_a_sample_is_an_error_naming_it(tmp_path, real_pickler):
+    # real GEO-Bench files have no checksums: NaN/inf garbage is caught by value, finite
+    # garbage cannot be (README); samples written here carry fletcher32 checksums
+    from csmoe.data.geobench_pickle import write_sample
+
+    classes, dump = real_pickler
+    names = [f"id_{i}" for i in range(4)]
+    spec, folder = _task_folder(tmp_path, "m-eurosat", names)
+    rng = np.random.default_rng(0)
+    bands = [(s, d.astype(np.float32), c) for s, d, c in _s2_bands(spec, classes, 16, rng)]
+    path = folder / "id_0.hdf5"
+    for name in names:
+        _write_real(folder / f"{name}.hdf5", bands, 1, classes, dump)
+    at = _band_offset(path, "03 - Green")
+    data = bytearray(path.read_bytes())
+    data[at + 40 : at + 48] = np.full(2, np.nan, np.float32).tobytes()  # garbage that is NaN
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"id_0\.hdf5: band '03 - Green' holds NaN/inf"):
+        load_task(tmp_path, "m-eurosat", "train")
+    write_sample(path, spec, {s: d for s, d, _ in bands}, 1)  # with checksums
+    at = _band_offset(path, "03 - Green")
+    data = bytearray(path.read_bytes())
+    data[at + 40] ^= 0x01  # a finite value changed by one bit
+    path.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"id_0\.hdf5: band '03 - Green' unreadable"):
+        load_task(tmp_path, "m-eurosat", "train")

@@ -86,3 +86,51 @@ def test_bad_store_and_split(tmp_path, store):
         PatchDataset(tmp_path / "absent.zarr")
     with pytest.raises(ConfigError, match="split"):
         PatchDataset(store, "test")
+
+
+def _damaged_copy(store, tmp_path, shard=1):
+    """A copy of the store with bytes flipped in the middle of one S2 shard file."""
+    import shutil
+
+    copy = tmp_path / "store.zarr"
+    shutil.copytree(store, copy)
+    path = copy / "s2" / "c" / str(shard) / "0" / "0" / "0"
+    data = bytearray(path.read_bytes())
+    for i in range(len(data) // 3, len(data) // 3 + 16):
+        data[i] ^= 0x5A
+    path.write_bytes(bytes(data))
+    return copy, path
+
+
+def test_a_damaged_chunk_names_its_shard_file_and_patches(store, tmp_path):
+    # it used to fail mid-epoch with a bare zarr/blosc traceback (or decode silently)
+    copy, shard = _damaged_copy(store, tmp_path)
+    reader = PatchDataset(copy, "train").reader
+    reader.read("s2", slice(0, 4))  # the first shard is intact
+    with pytest.raises(InputError, match=rf"{shard}: patches 8-11 unreadable .*rebuild it"):
+        reader.read("s2", slice(8, 12))
+
+
+@pytest.mark.parametrize("workers", [0, 1])
+def test_a_damaged_chunk_read_by_a_loader_is_one_line(store, tmp_path, workers):
+    from csmoe.data.loaders import worker_errors
+    from csmoe.errors import CsmoeError
+
+    copy, shard = _damaged_copy(store, tmp_path)
+    loader = make_loader(copy, "train", batch_size=4, workers=workers, seed=0)
+    with pytest.raises(CsmoeError) as info:
+        list(worker_errors(loader))
+    assert str(info.value).startswith(f"{shard}: patches 8-") and "\n" not in str(info.value)
+
+
+def test_store_attributes_are_checked(store, tmp_path):
+    import json
+    import shutil
+
+    copy = tmp_path / "store.zarr"
+    shutil.copytree(store, copy)
+    meta = json.loads((copy / "zarr.json").read_text())
+    meta["attributes"]["band_stats"]["s2"]["std"][2] = 0.0
+    (copy / "zarr.json").write_text(json.dumps(meta))
+    with pytest.raises(InputError, match=r"zarr\.json: s2 std of B04 is 0\.0 \(not positive\)"):
+        PatchDataset(copy)

@@ -90,3 +90,13 @@ def test_cache_reuses_and_invalidates(tmp_path):
     path.write_bytes(b"garbage")
     cached(path, {"ckpt": "y"}, compute)
     assert len(calls) == 3
+
+
+def test_a_non_finite_feature_is_an_error_not_a_chance_score():
+    torch.manual_seed(0)
+    model = build_model(ModelConfig.from_dict(TINY)).eval()
+    images = np.random.default_rng(0).normal(size=(4, 10, 8, 8)).astype(np.float32)
+    images[3, 2, 1, 1] = np.nan  # one bad pixel in the second batch
+    batches = [{"s2": images[:2]}, {"s2": images[2:]}]
+    with pytest.raises(InputError, match=r"m-eurosat/test: non-finite s2 features.*samples 2-3"):
+        encode(model, STATS, batches, 4, strategies=["cls"], where="m-eurosat/test")

@@ -157,3 +157,61 @@ def test_cli_probes_several_tasks_of_one_checkpoint(tmp_path, geobench_root, ran
     bad.write_bytes(b"not a checkpoint")
     args[args.index(str(random_checkpoint))] = str(bad)
     assert main(args) == 2
+
+
+def _checkpoint_with(tmp_path, tiny_model, name, norm=None, **extra):
+    import torch
+    from scene_fixtures import norm_stats, scenes
+
+    from csmoe.models import build_model
+    from csmoe.models.checkpoint import save
+
+    torch.manual_seed(0)
+    cfg = ModelConfig.from_dict(tiny_model)
+    path = tmp_path / f"{name}.safetensors"
+    save(path, build_model(cfg), cfg, norm or norm_stats(scenes(4, 1)), extra)
+    return path
+
+
+def test_checkpoint_identity_is_checked_against_what_is_evaluated(tmp_path, tiny_model):
+    p16 = {"variant": "csmoe_p16", "epoch": 4, "train_set": "mtom_mu"}
+    path = _checkpoint_with(tmp_path, tiny_model, "p16", **p16)
+    assert load_checked(path, None, identity={**p16, "epoch": "final"}).digest
+    assert load_checked(path, None, identity={"variant": "csmoe_p16", "epoch": "4"}).digest
+    for wrong, words in (
+        ({"variant": "csmoe_p16_random"}, "variant 'csmoe_p16', not 'csmoe_p16_random'"),
+        ({"train_set": "mtom_r"}, "train_set 'mtom_mu', not 'mtom_r'"),
+        ({"epoch": "2"}, "epoch 4, not '2'"),
+    ):
+        with pytest.raises(InputError, match=rf"p16\.safetensors: checkpoint is of {words}"):
+            load_checked(path, None, identity={**p16, **wrong})
+
+
+def test_non_finite_or_zero_statistics_in_a_checkpoint_are_refused(tmp_path, tiny_model):
+    from scene_fixtures import norm_stats, scenes
+
+    good = norm_stats(scenes(4, 1))
+    nan = {**good, "s2": {**good["s2"], "mean": [float("nan")] * 10}}
+    zero = {**good, "s1": {**good["s1"], "std": [0.0, 1.0]}}
+    short = {**good, "s2": {**good["s2"], "std": [1.0] * 9}}
+    for name, stats, words in (
+        ("nan", nan, r"s2 mean of B02 is nan \(not finite\)"),
+        ("zero", zero, r"s1 std of VV is 0.0 \(not positive\)"),
+        ("short", short, r"s2 std must list 10 numbers"),
+    ):
+        path = _checkpoint_with(tmp_path, tiny_model, name, stats)
+        with pytest.raises(InputError, match=rf"{name}\.safetensors: {words}"):
+            load_checked(path, None)
+
+
+def test_cli_refuses_a_checkpoint_of_another_variant(tmp_path, geobench_root, tiny_model, capsys):
+    from csmoe.cli import main
+
+    path = _checkpoint_with(tmp_path, tiny_model, "p16", variant="csmoe_p16", epoch=2)
+    args = ["evaluate", "probe", "--params", json.dumps(PARAMS), "--checkpoint", str(path)]
+    args += ["--variant", "csmoe_p16_random", "--epoch", "final", "--geobench"]
+    args += [str(geobench_root), "--tasks", "m-eurosat", "--out-dir", str(tmp_path / "out")]
+    assert main(args) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert err[-1].endswith("variant 'csmoe_p16', not 'csmoe_p16_random'; check --checkpoint")
+    assert not (tmp_path / "out").exists()

@@ -158,3 +158,48 @@ def test_real_rasters_spot_checks():
     out = descriptors.describe(points, {})
     assert list(out["climate"]) == ["BWh", "Af"]
     assert list(out["landcover"]) == [60, 10]
+
+
+def test_no_common_cell_or_no_described_cell_is_an_error(tmp_path, tiny_rasters):
+    a, b = tmp_path / "a.parquet", tmp_path / "b.parquet"
+    pd.DataFrame({"grid_cell": ["0U_0R"], "centre_lat": [45.0], "centre_lon": [-135.0]}).to_parquet(
+        a
+    )
+    pd.DataFrame({"grid_cell": ["1U_1R"], "centre_lat": [45.0], "centre_lon": [-45.0]}).to_parquet(
+        b
+    )
+    with pytest.raises(InputError, match=r"b\.parquet: no grid cell is in all of these files"):
+        descriptors.metadata_cells([a, b])
+    ocean = pd.DataFrame({"grid_cell": ["3D_7L"], "centre_lat": [-45.0], "centre_lon": [-45.0]})
+    ocean.to_parquet(a)
+    cfg = {**tiny_rasters, "archive": {"source": "metadata", "metadata": [str(a)]}}
+    with pytest.raises(InputError, match="none of the 1 cells has both a climate and a land-cover"):
+        descriptors.build_archive(cfg)
+
+
+def test_damaged_pixel_data_names_the_raster(tmp_path, tiny_rasters):
+    # the header reads fine; the compressed pixel block does not decode
+    import rasterio
+
+    values = np.random.default_rng(0).integers(0, 17, (180, 360)).astype(np.uint8)
+    tif = tmp_path / "igbp.tif"
+    with rasterio.open(
+        tif,
+        "w",
+        driver="GTiff",
+        height=180,
+        width=360,
+        count=1,
+        dtype="uint8",
+        crs="EPSG:4326",
+        transform=rasterio.transform.from_bounds(-180, -90, 180, 90, 360, 180),
+        compress="deflate",
+    ) as dst:
+        dst.write(values, 1)
+    data = bytearray(tif.read_bytes())
+    for i in range(len(data) // 2, len(data) // 2 + 64):
+        data[i] ^= 0xFF
+    tif.write_bytes(bytes(data))
+    cfg = {**tiny_rasters, "landcover": {"source": "mcd12c1", "path": str(tif)}}
+    with pytest.raises(InputError, match=r"igbp\.tif: cannot read raster pixels"):
+        descriptors.describe(POINTS, cfg)

@@ -128,3 +128,21 @@ def test_missing_columns_in_sample(tmp_path, capsys):
     )
     assert "a.parquet: missing columns ['landcover']" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_an_empty_metadata_parquet_fails_and_keeps_the_previous_archive(
+    tmp_path, tiny_rasters, capsys
+):
+    meta = tmp_path / "meta.parquet"
+    pd.DataFrame({"grid_cell": ["0U_0R"], "centre_lat": [45.0], "centre_lon": [-135.0]}).to_parquet(
+        meta
+    )
+    sampling = {**tiny_rasters, "archive": {"source": "metadata", "metadata": [str(meta)]}}
+    out = tmp_path / "archive.parquet"
+    args = ["sampling", "archive", "--config", write_config(tmp_path, sampling), "--out", str(out)]
+    assert main(args) == 0
+    before = out.read_bytes()
+    pd.read_parquet(meta).iloc[:0].to_parquet(meta)  # the same columns, no row
+    assert main(args) == 2
+    assert capsys.readouterr().err.strip().endswith("meta.parquet: metadata parquet has no rows")
+    assert out.read_bytes() == before

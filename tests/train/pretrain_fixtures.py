@@ -3,6 +3,7 @@ structured patch store written with the data stage's writer."""
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
@@ -72,12 +73,16 @@ def _scene(rng: np.random.Generator, px: int) -> tuple[np.ndarray, np.ndarray]:
     return s2, s1
 
 
-def make_store(root: Path, tiles: int = 6, per_tile: int = 8, seed: int = 0) -> tuple[Path, Path]:
-    """A patch store of ``tiles * per_tile`` 120 px patches (25 % validation) + stats.json."""
+def make_store(
+    root: Path, tiles: int = 6, per_tile: int = 8, seed: int = 0, val_fraction: float = 0.25
+) -> tuple[Path, Path]:
+    """A patch store of ``tiles * per_tile`` 120 px patches + stats.json."""
     from csmoe.data.store import PatchWriter, StoreLayout
 
     store, stats = root / "store.zarr", root / "stats.json"
     layout = StoreLayout(patch_px=120, chunk_patches=8, shard_patches=16, mix_patches=16)
+    if store.exists():  # rebuilt in place, as the data stage does
+        shutil.rmtree(store)
     writer = PatchWriter(store, layout, seed)
     rng = np.random.default_rng(seed)
     for tile in range(tiles):
@@ -90,5 +95,5 @@ def make_store(root: Path, tiles: int = 6, per_tile: int = 8, seed: int = 0) -> 
                 grid_cell=f"{tile}U_0R",
             )
         )
-    write_json(stats, writer.close(val_fraction=0.25))
+    write_json(stats, writer.close(val_fraction=val_fraction))
     return store, stats

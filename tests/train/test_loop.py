@@ -13,7 +13,7 @@ from csmoe.models import build_model
 from csmoe.models.checkpoint import load
 from csmoe.models.config import ModelConfig
 from csmoe.train import loop as loop_module
-from csmoe.train.data import ChunkFeed, open_store
+from csmoe.train.data import ChunkFeed, open_store, store_identity
 from csmoe.train.loop import TrainingDiverged, run_pretraining
 from csmoe.train.optim import param_groups
 from csmoe.train.state import Progress, StateDir
@@ -161,9 +161,9 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, store, monkeypatch, lo
     for got, want in zip(resumed, ref, strict=True):
         assert got["train_loss"] == pytest.approx(want["train_loss"], rel=1e-5)
         assert got["val_loss"] == pytest.approx(want["val_loss"], rel=1e-6)
-    failed, finished = sorted(_mlflow_runs(f"killed_{loader}"), key=lambda r: r.info.status)
-    assert (failed.info.status, finished.info.status) == ("FAILED", "FINISHED")
-    assert finished.data.tags["resumed_from_run"] == failed.info.run_id
+    finished, killed = sorted(_mlflow_runs(f"killed_{loader}"), key=lambda r: r.info.status)
+    assert (killed.info.status, finished.info.status) == ("KILLED", "FINISHED")
+    assert finished.data.tags["resumed_from_run"] == killed.info.run_id
 
     # done: the state keeps no weights or optimizer (the checkpoints hold the weights), and
     # the final checkpoint is the last epoch's file, not a second copy
@@ -183,6 +183,25 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, store, monkeypatch, lo
     shutil.rmtree(tmp_path / "b" / "out")
     with pytest.raises(InputError, match=r"lacks \['ckpt_epoch1.safetensors'\].*delete"):
         _train(job, store, tmp_path / "b" / "out")
+
+
+def test_a_rebuilt_store_is_not_resumed(tmp_path):
+    # changing data.extract.val_fraction rebuilds the store under the same name: the saved
+    # state (at its last epoch) must not be resumed, else nothing is trained and the old
+    # weights are written with the new store's statistics
+    def store_with(val_fraction):
+        store, stats = make_store(tmp_path / "patches", tiles=4, val_fraction=val_fraction)
+        return open_store(store, stats)
+
+    job = make_job(tmp_path / "state_a", "rebuilt")
+    _train(job, store_with(0.25), tmp_path / "a")
+    rebuilt = store_with(0.5)
+    history = _train(job, rebuilt, tmp_path / "b")
+    fresh = make_job(tmp_path / "state_c", "fresh")
+    _train(fresh, rebuilt, tmp_path / "c")
+    b, c = _weights(tmp_path / "b/final.safetensors"), _weights(tmp_path / "c/final.safetensors")
+    assert all(torch.equal(b[k], c[k]) for k in c)
+    assert len(history) == 2 and load(tmp_path / "b/final.safetensors")[2] == rebuilt[2]
 
 
 def test_nan_loss_stops_and_keeps_the_last_good_checkpoint(tmp_path, store, monkeypatch):
@@ -215,7 +234,8 @@ def test_chunk_state_past_the_epoch_length_is_refused(tmp_path, store):
     model = build_model(ModelConfig.from_dict(job.model))
     opt = torch.optim.AdamW(param_groups(model, 0.05))
     sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
-    StateDir(job.settings["state_dir"]).save(job.fingerprint(), Progress(0, 99), model, opt, sched)
+    fingerprint = job.fingerprint(data=store_identity(store[0], store[2]))
+    StateDir(job.settings["state_dir"]).save(fingerprint, Progress(0, 99), model, opt, sched)
     with pytest.raises(ConfigError, match=r"step 99 of epoch 1.*process and worker counts"):
         _train(job, store, tmp_path / "out")
 
@@ -237,3 +257,17 @@ def test_corrupt_state_is_refused(tmp_path):
     (tmp_path / "state.pt").write_bytes(b"not a torch file")
     with pytest.raises(InputError, match=r"state\.pt.*delete it"):
         StateDir(tmp_path).load("fp")
+
+
+def test_a_flipped_byte_in_the_saved_state_is_refused(tmp_path):
+    # torch.load ignores the zip CRCs: the damaged weights would be resumed silently
+    state = StateDir(tmp_path)
+    model = build_model(ModelConfig.from_dict(make_job(tmp_path).model))
+    opt = torch.optim.AdamW(model.parameters())
+    sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0)
+    state.save("fp", Progress(), model, opt, sched)
+    data = bytearray(state.state.read_bytes())
+    data[len(data) // 2] ^= 0x10
+    state.state.write_bytes(bytes(data))
+    with pytest.raises(InputError, match=r"state\.pt: training state unreadable \(checksum"):
+        state.load("fp")

@@ -185,3 +185,21 @@ def _assert_same_weights(one, two):
     h2 = pd.read_csv(two / "history.csv")
     for column in ("train_loss", "train_contrastive", "val_loss"):
         assert h1[column].to_numpy() == pytest.approx(h2[column].to_numpy(), rel=1e-4)
+
+
+def test_unusable_statistics_fail_clearly(tmp_path, capsys):
+    # NaN means used to give a checkpoint whose features are all NaN, and chance-level
+    # probes with exit status 0
+    store, stats = make_store(tmp_path / "patches", tiles=2)
+    good = json.loads(stats.read_text())
+    bad = json.loads(stats.read_text())
+    bad["band_stats"]["s2"]["mean"][3] = float("nan")
+    stats.write_text(json.dumps(bad))
+    assert main([*_args(tmp_path, _bundle(tmp_path), store, stats), "--cpu"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()[-1]
+    assert err.endswith("stats.json: s2 mean of B08 is nan (not finite)")
+    good["band_stats"]["s1"]["mean"][0] += 1.0  # finite, but not what the store normalises with
+    stats.write_text(json.dumps(good))
+    assert main([*_args(tmp_path, _bundle(tmp_path), store, stats), "--cpu"]) == 2
+    assert "stats.json: band statistics differ from those of" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()

@@ -4,10 +4,11 @@ import os
 import shlex
 import sys
 
-from snakemake.utils import validate
+from csmoe.config import validate_config
 
 
-validate(config, "../schemas/config.schema.yaml", set_default=True)
+# the same validation as `csmoe --config`: defaults filled in, a one-line error naming the key
+validate_config(config)
 
 
 # PATH is read (and extended) below; declared so that remote jobs get it too

@@ -26,7 +26,7 @@ import numpy as np
 
 from csmoe.data.bands import S1_MODEL_BANDS, S2_MODEL_BANDS
 from csmoe.data.geobench_format import BEN43
-from csmoe.errors import ConfigError, InputError
+from csmoe.errors import ConfigError, InputError, brief
 from csmoe.log import get_logger
 
 log = get_logger(__name__)
@@ -117,11 +117,11 @@ def read_metadata(root: str | Path, *, include_snow_cloud: bool = False):  # -> 
     frames = []
     for path in files:
         try:
-            frames.append(pd.read_parquet(path))
+            frames.append(pd.read_parquet(path, page_checksum_verification=True))
         except FileNotFoundError as err:
             raise InputError(path, "BigEarthNet-v2 metadata not found") from err
         except Exception as err:  # pyarrow raises several types for a corrupt file
-            raise InputError(path, f"not a readable parquet file: {err}") from err
+            raise InputError(path, f"not a readable parquet file: {brief(err)}") from err
     meta = pd.concat(frames, ignore_index=True)
     need = {"patch_id", "labels", "split", "country", "s1_name", "s2v1_name"}
     missing = need - set(meta.columns)

@@ -32,11 +32,11 @@ from csmoe.data.majortom import (
     iter_raw_tiles,
     pair_tiles,
 )
-from csmoe.data.parallel import imap_ordered
 from csmoe.data.s2_baseline import offset_summary
 from csmoe.data.store import Patches, PatchWriter, StoreLayout
 from csmoe.errors import InputError
 from csmoe.log import get_logger, progress
+from csmoe.parallel import imap_ordered
 
 log = get_logger(__name__)
 

@@ -22,7 +22,7 @@ import numpy as np
 from csmoe.data.bands import S2_MODEL_BANDS, linear_to_db
 from csmoe.data.geobench_format import LABEL, S2_INFO, Task, get_task
 from csmoe.data.geobench_pickle import safe_loads
-from csmoe.errors import InputError
+from csmoe.errors import InputError, brief
 
 SPLITS = {"train": "train", "valid": "valid", "val": "valid", "validation": "valid", "test": "test"}
 
@@ -138,15 +138,29 @@ def read_sample(path: Path, spec: Task) -> tuple[np.ndarray | None, np.ndarray, 
             name = getattr(info, "name", descriptor)
             if descriptor not in handle:
                 raise InputError(path, f"band {descriptor!r} listed in bands_order is missing")
+            try:  # HDF5 checks its own checksums (fletcher32) and filters only when read
+                data = np.asarray(handle[descriptor], dtype=None if name == LABEL else np.float32)
+            except (OSError, ValueError, TypeError) as err:
+                raise InputError(path, f"band {descriptor!r} unreadable: {brief(err)}") from err
             if name == LABEL:
-                label = np.asarray(handle[descriptor])
+                label = data
             else:
-                arrays[name] = np.asarray(handle[descriptor], dtype=np.float32)
+                arrays[name] = _checked_band(data, descriptor, path)
     if label is None:
         label = attrs.get(LABEL)
     if label is None:
         raise InputError(path, "sample has no label (neither a 'label' band nor attrs label)")
     return _s1(arrays, spec, path), _s2(arrays, spec, path), _label(label, spec, path)
+
+
+def _checked_band(data: np.ndarray, descriptor: str, path: Path) -> np.ndarray:
+    """A band as read, refused when it is not 2-D or holds NaN/inf (damaged bytes inside an
+    uncompressed band otherwise pass as pixel values)."""
+    if data.ndim != 2:
+        raise InputError(path, f"band {descriptor!r} has shape {data.shape}, not 2-D")
+    if not np.isfinite(data).all():
+        raise InputError(path, f"band {descriptor!r} holds NaN/inf values")
+    return data
 
 
 def _channels(arrays: dict[str, np.ndarray], spec: Task, path: Path) -> dict[str, np.ndarray]:
@@ -156,6 +170,9 @@ def _channels(arrays: dict[str, np.ndarray], spec: Task, path: Path) -> dict[str
         if stored not in arrays:
             raise InputError(path, f"missing band {stored!r} (task {spec.name})")
         out[content] = arrays[stored]
+    shapes = {band.shape for band in out.values()}
+    if len(shapes) > 1:
+        raise InputError(path, f"bands of different shapes {sorted(shapes)}")
     return out
 
 
@@ -181,6 +198,8 @@ def _s1(arrays: dict[str, np.ndarray], spec: Task, path: Path) -> np.ndarray | N
 
 def _label(value: object, spec: Task, path: Path) -> np.ndarray:
     label = np.asarray(value)
+    if label.dtype.kind not in "biuf" or not np.isfinite(label).all():
+        raise InputError(path, f"label of type {label.dtype}, expected finite numbers")
     if spec.kind == "multilabel":
         if label.shape != (spec.num_classes,):
             raise InputError(

@@ -206,7 +206,9 @@ def write_sample(
         for name, data, info in entries:
             dated = spec.dated and name != LABEL and date is not None
             descriptor = f"{name}_{date.strftime('%Y-%m-%d')}" if dated else name
-            handle.create_dataset(descriptor, data=data)
+            # fletcher32: a checksum per chunk, so damaged bytes fail the read instead of
+            # passing as pixel values (real GEO-Bench files have none)
+            handle.create_dataset(descriptor, data=data, fletcher32=True)
             attr[descriptor] = {
                 "date": date if name != LABEL else None,
                 "date_id": date if name != LABEL else None,

@@ -6,22 +6,27 @@
   chunks mixed per batch (neighbouring patches of one tile are near duplicates, and would be
   false negatives of a contrastive batch).
 
-Both normalise with the store's per-band statistics of the train split.
+Both normalise with the store's per-band statistics of the train split. A damaged chunk is an
+:class:`~csmoe.errors.InputError` naming its shard file and patches when it is read; from a
+DataLoader worker, iterate through :func:`worker_errors` to get it as one line too.
 """
 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, IterableDataset, get_worker_info
 
+from csmoe.band_stats import check_band_stats
 from csmoe.data.store import SPLITS, open_store
-from csmoe.errors import ConfigError
+from csmoe.errors import ConfigError, CsmoeError, InputError, brief
+
+T = TypeVar("T")
 
 
 class _StoreReader:
@@ -33,9 +38,12 @@ class _StoreReader:
             raise ConfigError(f"split must be one of {list(SPLITS)}, got {split!r}")
         group = open_store(store)
         self.path, self.split = str(store), split
+        lengths = {k: group[k].shape[0] for k in ("s1", "s2", "split") if k in group}
+        if len(lengths) < 3 or len(set(lengths.values())) > 1:
+            raise InputError(store, f"arrays s1, s2, split should hold N patches each: {lengths}")
         self.in_split = group["split"][:] == SPLITS[split]
         self.index = np.flatnonzero(self.in_split)
-        stats = group.attrs["band_stats"]
+        stats = check_band_stats(group.attrs.get("band_stats"), Path(store) / "zarr.json")
         self.chunk_patches = group["s2"].chunks[0]
         self.n_total = group["s2"].shape[0]
         self.norm = {
@@ -54,6 +62,21 @@ class _StoreReader:
             self._arrays = {"s1": group["s1"], "s2": group["s2"]}
             self._pid = os.getpid()
         return self._arrays
+
+    def read(self, key: str, rows: int | slice) -> np.ndarray:
+        """Patches ``rows`` of array ``key``; a chunk that does not decode (or fails its
+        checksum) is an error naming its shard file and the patches."""
+        array = self.arrays()[key]
+        try:
+            return array[rows]
+        except Exception as err:  # zarr and numcodecs raise many types for damaged chunks
+            first, last = (rows, rows) if isinstance(rows, int) else (rows.start, rows.stop - 1)
+            shard = (first // (array.shards or array.chunks)[0],) + (0,) * (array.ndim - 1)
+            raise InputError(
+                Path(self.path) / key / array.metadata.encode_chunk_key(shard),
+                f"patches {first}-{last} unreadable ({type(err).__name__}: {brief(err)}); "
+                "the store is damaged: rebuild it",
+            ) from err
 
     def normalise(self, key: str, x: np.ndarray) -> torch.Tensor:
         """(x - mean) / std as float32, written once into the tensor that is returned.
@@ -87,8 +110,7 @@ class PatchDataset(Dataset):
 
     def __getitem__(self, i: int) -> dict[str, torch.Tensor]:
         j = int(self.reader.index[i])
-        arrays = self.reader.arrays()
-        return {k: self.reader.normalise(k, arrays[k][j]) for k in ("s1", "s2")}
+        return {k: self.reader.normalise(k, self.reader.read(k, j)) for k in ("s1", "s2")}
 
 
 class ChunkBatches(IterableDataset):
@@ -154,7 +176,6 @@ class ChunkBatches(IterableDataset):
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         reader, cp = self.reader, self.reader.chunk_patches
-        arrays = reader.arrays()
         info = get_worker_info()
         rng = np.random.default_rng([self.seed, self.epoch, self.rank, info.id if info else 0])
         chunks = self._my_chunks()
@@ -169,7 +190,7 @@ class ChunkBatches(IterableDataset):
                 keep = reader.in_split[sl]
                 if keep.any():
                     for k in parts:
-                        chunk = arrays[k][sl]
+                        chunk = reader.read(k, sl)
                         parts[k].append(chunk if keep.all() else chunk[keep])
             if not parts["s2"]:
                 continue
@@ -184,6 +205,21 @@ class ChunkBatches(IterableDataset):
             carry = {k: v[order[n_full:]] for k, v in block.items()}
         if carry is not None and len(carry["s2"]) and not self.drop_last:
             yield {k: reader.normalise(k, v) for k, v in carry.items()}
+
+
+def worker_errors(batches: Iterable[T]) -> Iterator[T]:
+    """Iterate a DataLoader, turning a csmoe error raised in one of its worker processes back
+    into one line. torch re-raises a worker's exception with the worker's whole traceback as
+    its message (and as a RuntimeError when, like InputError, it takes more than a message);
+    the traceback's last line is the original error."""
+    try:
+        yield from batches
+    except (RuntimeError, CsmoeError) as err:
+        text = str(err)
+        last = text.rstrip().splitlines()[-1] if text.strip() else ""
+        if not (text.startswith("Caught ") and last.startswith("csmoe.")):
+            raise
+        raise CsmoeError(last.split(": ", 1)[-1]) from err
 
 
 def make_loader(

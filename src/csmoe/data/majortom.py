@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_integer_dtype, is_string_dtype
 
 from csmoe.data.bands import (
     S1_NODATA,
@@ -53,7 +54,7 @@ from csmoe.data.bands import (
     nearest_resize,
 )
 from csmoe.data.s2_baseline import UNKNOWN, boa_offset, product_baselines, remove_offset
-from csmoe.errors import InputError
+from csmoe.errors import InputError, brief
 
 S2_PRODUCT, S1_PRODUCT = "S2L2A", "S1RTC"
 METADATA_COLUMNS = (
@@ -107,15 +108,23 @@ def read_metadata(product_dir: Path) -> pd.DataFrame:
     """A product's metadata.parquet, checked for the Major TOM columns."""
     path = product_dir / "metadata.parquet"
     try:
-        meta = pd.read_parquet(path)
+        meta = pd.read_parquet(path, page_checksum_verification=True)
     except FileNotFoundError as err:
         raise InputError(path, "Major TOM metadata not found") from err
     except Exception as err:
-        raise InputError(path, f"not a readable parquet file: {err}") from err
+        raise InputError(path, f"not a readable parquet file: {brief(err)}") from err
     needed = ("grid_cell", "timestamp", "parquet_url", "parquet_row")
     missing = [c for c in needed if c not in meta.columns]
     if missing:
         raise InputError(path, f"missing columns {missing} (Major TOM has {METADATA_COLUMNS})")
+    strings = all(is_string_dtype(meta[c]) for c in ("grid_cell", "parquet_url"))
+    if not strings or not is_integer_dtype(meta["parquet_row"]):
+        types = {c: str(meta[c].dtype) for c in needed}
+        raise InputError(path, f"columns of the wrong type {types}")
+    try:
+        meta["timestamp"] = pd.to_datetime(meta["timestamp"])
+    except (ValueError, TypeError) as err:
+        raise InputError(path, f"timestamps unreadable: {brief(err)}") from err
     meta["part_file"] = [
         str(product_dir / "images" / PurePosixPath(u).name) if "://" in u else str(product_dir / u)
         for u in meta["parquet_url"]
@@ -162,11 +171,11 @@ def _open_part(path: str, columns: tuple[str, ...]) -> Any:
     import pyarrow.parquet as pq
 
     try:
-        part = pq.ParquetFile(path)
+        part = pq.ParquetFile(path, page_checksum_verification=True)
     except FileNotFoundError as err:
         raise InputError(path, "Major TOM image part file not found") from err
     except Exception as err:
-        raise InputError(path, f"not a readable parquet file: {err}") from err
+        raise InputError(path, f"not a readable parquet file: {brief(err)}") from err
     missing = [c for c in columns if c not in part.schema_arrow.names]
     if missing:
         raise InputError(path, f"missing band columns {missing}")
@@ -190,7 +199,10 @@ def iter_raw_tiles(pairs: pd.DataFrame) -> Iterator[RawTile]:
         part = handles[path]
         if not 0 <= group < part.num_row_groups:
             raise InputError(path, f"parquet_row {group} outside 0..{part.num_row_groups - 1}")
-        table = part.read_row_group(group, columns=list(columns))
+        try:
+            table = part.read_row_group(group, columns=list(columns))
+        except Exception as err:  # damaged pages fail only when read (pyarrow: OSError etc.)
+            raise InputError(path, f"row group {group} unreadable: {brief(err)}") from err
         if table.num_rows != 1:
             raise InputError(path, f"row group {group} holds {table.num_rows} rows, not 1")
         return {c: table.column(c)[0].as_py() for c in columns}

@@ -43,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from csmoe.band_stats import check_band_stats
 from csmoe.data.bands import S1_MODEL_BANDS, S2_MODEL_BANDS
 from csmoe.errors import ConfigError, InputError
 
@@ -95,7 +96,7 @@ class PatchWriter:
 
     def __init__(self, path: str | Path, layout: StoreLayout, seed: int) -> None:
         import zarr
-        from zarr.codecs import BloscCodec
+        from zarr.codecs import BloscCodec, Crc32cCodec
 
         self.layout = layout
         self.rng = np.random.default_rng(seed)
@@ -114,9 +115,13 @@ class PatchWriter:
                 dtype=dtype,
                 chunks=(layout.chunk_patches, *tail),
                 shards=(layout.shard_patches, *tail),
-                compressors=None
+                # a CRC per chunk: blosc has none, so flipped bits would decode silently
+                compressors=[Crc32cCodec()]
                 if layout.codec == "none"
-                else BloscCodec(cname=layout.codec, clevel=layout.clevel, shuffle=shuffle),
+                else [
+                    BloscCodec(cname=layout.codec, clevel=layout.clevel, shuffle=shuffle),
+                    Crc32cCodec(),
+                ],
             )
             for name, (tail, dtype, shuffle) in specs.items()
         }
@@ -186,6 +191,8 @@ class PatchWriter:
         stats = band_stats_from_patches(
             np.concatenate(self.means), np.concatenate(self.variances), split == SPLITS["train"]
         )
+        # a constant band (std 0) would make every normalised input inf: refuse it here
+        check_band_stats(stats, "statistics of the extracted training patches")
         self.group.attrs.update(
             {
                 "format": FORMAT,

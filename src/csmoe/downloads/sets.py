@@ -100,12 +100,13 @@ def majortom(
                     table, moved = read_row_groups(source, groups, **_retry(params))
                     fetched += moved
                     with atomic_path(fragment) as part:
-                        pq.write_table(table, part, row_group_size=1)
+                        pq.write_table(table, part, row_group_size=1, write_page_checksum=True)
                 _link_or_copy(fragment, tmp / product / "images" / f"part_{k:05d}.parquet")
                 meta.loc[rows.index, "parquet_url"] = f"images/part_{k:05d}.parquet"
                 meta.loc[rows.index, "parquet_row"] = range(len(rows))  # one row per group
-            meta.drop(columns="source_url").to_parquet(tmp / product / "metadata.parquet",
-                                                       index=False)  # fmt: skip
+            meta.drop(columns="source_url").to_parquet(
+                tmp / product / "metadata.parquet", index=False, write_page_checksum=True
+            )
             stats[f"{product}_bytes_fetched"] = fetched
     return stats
 

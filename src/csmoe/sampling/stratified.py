@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import time
 import zlib
-from concurrent.futures import ProcessPoolExecutor
-from contextlib import ExitStack
 from dataclasses import asdict
 from typing import Any
 
@@ -20,6 +18,7 @@ import pandas as pd
 
 from csmoe.errors import ConfigError, InputError
 from csmoe.log import get_logger, progress
+from csmoe.parallel import imap_ordered
 from csmoe.sampling.ga import GAParams, evolve
 from csmoe.sampling.geo import unit_vectors
 
@@ -79,13 +78,9 @@ def ga_sample(
         len(groups) - len(large),
         workers,
     )
-    with ExitStack() as stack:
-        if workers > 1 and len(tasks) > 1:
-            pool = stack.enter_context(ProcessPoolExecutor(max_workers=workers))
-            done = pool.map(_run_stratum, tasks)
-        else:
-            done = map(_run_stratum, tasks)
-        results = dict(progress(done, total=len(tasks), desc="GA strata", every_s=5))
+    pool = workers if workers > 1 and len(tasks) > 1 else 0
+    done = imap_ordered(_run_stratum, tasks, pool, chunksize=1)
+    results = dict(progress(done, total=len(tasks), desc="GA strata", every_s=5))
     rows, infos = [], []
     for key, members in groups.items():
         info = results.get(key)

@@ -108,7 +108,14 @@ def _run(args: argparse.Namespace) -> int:
 
 def _launch_local(child: list[str], nprocs: int, cpu: bool, mixed_precision: str, dry: bool) -> int:
     """``accelerate launch`` on this machine, on leased GPUs (or CPU processes)."""
-    from csmoe.train.launch import CHILD_ENV, check_devices, free_port, launch_command, lease_gpus
+    from csmoe.train.launch import (
+        CHILD_ENV,
+        check_devices,
+        free_port,
+        launch_command,
+        lease_gpus,
+        run_child,
+    )
 
     cmd = launch_command(
         child,
@@ -125,7 +132,7 @@ def _launch_local(child: list[str], nprocs: int, cpu: bool, mixed_precision: str
         env = {**os.environ, CHILD_ENV: "1"}
         if visible is not None:
             env["CUDA_VISIBLE_DEVICES"] = visible
-        return subprocess.run(cmd, env=env, check=False).returncode
+        return run_child(cmd, env)
 
 
 def _gpu_count() -> int:
@@ -138,7 +145,7 @@ def _launch_nodes(child: list[str], nodes: int, nprocs: int, cpu: bool, dry: boo
     """Across machines: first ``srun`` one task per machine rank; each task then launches
     its ``nprocs`` processes (GPUs, or CPU processes talking gloo)."""
     from csmoe.errors import ConfigError
-    from csmoe.train.launch import CHILD_ENV, machine_command, srun_command
+    from csmoe.train.launch import CHILD_ENV, machine_command, run_child, srun_command
 
     env = dict(os.environ)
     if "SLURM_JOB_ID" not in env:
@@ -157,7 +164,7 @@ def _launch_nodes(child: list[str], nodes: int, nprocs: int, cpu: bool, dry: boo
         print(shlex.join(cmd))
         return 0
     get_logger(__name__).info("starting %s: %s", what, shlex.join(cmd))
-    return subprocess.run(cmd, env=env, check=False).returncode
+    return run_child(cmd, env)
 
 
 def _first_host(nodelist: str) -> str:
@@ -170,10 +177,13 @@ def _first_host(nodelist: str) -> str:
 def _train(job: Any, paths: dict[str, Path], cpu: bool, threads: int) -> int:
     import torch
 
+    from csmoe.io import check_writable
     from csmoe.train.data import open_store
     from csmoe.train.loop import run_pretraining
     from csmoe.train.state import StateDir
 
+    for folder in (paths["out"], paths["state"]):
+        check_writable(folder)
     torch.set_num_threads(threads)
     train_set, val_set, norm_stats = open_store(paths["store"], paths["stats"])
     run_pretraining(

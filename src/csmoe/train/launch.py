@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import signal
 import socket
+import subprocess
 import sys
 import time
 from collections.abc import Iterator, Mapping, Sequence
@@ -120,6 +122,22 @@ def srun_command(machines: int, allocated_nodes: int, csmoe_args: Sequence[str])
         "csmoe.cli",
         *csmoe_args,
     ]
+
+
+def run_child(cmd: Sequence[str], env: Mapping[str, str], grace_s: float = 60) -> int:
+    """Run the launch command and return its exit status. Interrupted (Ctrl-C, or SIGTERM
+    from Snakemake or SLURM), pass SIGTERM on and give the training processes ``grace_s`` to
+    unwind (temporaries removed, MLflow run marked KILLED) before killing them."""
+    with subprocess.Popen(list(cmd), env=dict(env)) as child:
+        try:
+            return child.wait()
+        except KeyboardInterrupt:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(timeout=grace_s)
+            except subprocess.TimeoutExpired:
+                child.kill()
+            raise
 
 
 def check_devices(num_processes: int, cpu: bool, available_gpus: int) -> None:

@@ -37,7 +37,7 @@ from typing import Any
 from csmoe.errors import ConfigError, CsmoeError, InputError
 from csmoe.log import get_logger, progress
 from csmoe.train import outputs
-from csmoe.train.data import ChunkFeed
+from csmoe.train.data import ChunkFeed, store_identity
 from csmoe.train.optim import param_groups
 from csmoe.train.plan import (
     StepPlan,
@@ -109,7 +109,7 @@ def run_pretraining(
     )
     scheduler = build_scheduler(optimizer, plan, s["min_lr"] / s["lr"])
     model, optimizer = accelerator.prepare(model, optimizer)
-    fingerprint = job.fingerprint()
+    fingerprint = job.fingerprint(data=store_identity(train_set, norm_stats))
     payload = state.load(fingerprint)
     done, finished = Progress(), bool(payload and payload.get("finished"))
     if payload is not None:
@@ -218,7 +218,9 @@ class _Loop:
     def _batches(self, index_lists: list[list[int]], workers: int) -> Iterator[Any]:
         from torch.utils.data import DataLoader
 
-        return iter(
+        from csmoe.data.loaders import worker_errors
+
+        return worker_errors(
             DataLoader(
                 self.train_set,
                 batch_sampler=index_lists,
@@ -415,7 +417,9 @@ def _mlflow_run(job: PretrainJob, main: bool, done: Progress) -> Iterator[Any]:
     tags = job.tags()
     if done.run_id:  # a rerun after a kill: link the attempts
         tags.update(resumed_from_run=done.run_id, resumed_at_epoch=done.epoch + 1)
-    with stage_run("pretrain", job.variant, params=params, tags=tags) as run:
+    with stage_run(
+        "pretrain", job.variant, params=params, tags=tags, supersedes=done.run_id
+    ) as run:
         done.run_id = run.run_id
         yield run
 

@@ -15,11 +15,12 @@ Randomness needs no saved generator state: data order and masks are pure functio
 from __future__ import annotations
 
 import os
+import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from csmoe.errors import InputError
+from csmoe.errors import InputError, brief
 from csmoe.io import atomic_path
 from csmoe.log import get_logger
 
@@ -78,13 +79,22 @@ class StateDir:
         if not self.state.exists():
             return None
         try:
+            # torch.load does not check the zip's CRCs: a flipped bit in the weights or the
+            # optimizer state would be resumed silently
+            damaged = zipfile.ZipFile(self.state).testzip()
+            if damaged is not None:
+                raise ValueError(f"checksum mismatch in {damaged}")
             payload = torch.load(self.state, map_location="cpu", weights_only=True)
-        except Exception as err:  # torch raises several types for truncated/garbled files
+        except Exception as err:  # zipfile/torch raise several types for truncated/garbled files
             raise InputError(
-                self.state, f"training state unreadable ({_brief(err)}); delete it to start over"
+                self.state, f"training state unreadable ({brief(err)}); delete it to start over"
             ) from err
         if payload.get("fingerprint") != fingerprint:
-            log.warning("%s was written for another configuration; starting afresh", self.state)
+            log.warning(
+                "%s was written for another configuration or other training data; "
+                "starting afresh",
+                self.state,
+            )
             return None
         return payload
 
@@ -101,7 +111,7 @@ class StateDir:
         except (RuntimeError, ValueError, KeyError) as err:
             raise InputError(
                 self.state,
-                f"training state does not fit this model ({_brief(err)}); "
+                f"training state does not fit this model ({brief(err)}); "
                 f"delete {self.root} to start over",
             ) from err
         scheduler.load_state_dict(payload["scheduler"])
@@ -109,10 +119,3 @@ class StateDir:
 
     def checkpoint(self, name: str) -> Path:
         return self.ckpt / name
-
-
-def _brief(err: Exception) -> str:
-    """The gist of a long torch error: its first two lines, shortened."""
-    lines = [line.strip() for line in str(err).splitlines() if line.strip()]
-    text = " ".join(lines[:2])
-    return text if len(text) <= 240 else text[:237] + "..."

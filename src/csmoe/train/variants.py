@@ -68,11 +68,12 @@ class PretrainJob:
     def ckpt_epochs(self) -> list[int]:
         return checkpoint_epochs(self.settings["epochs"], self.settings["ckpt_every"])
 
-    def fingerprint(self) -> str:
-        """Hash of everything that determines the trained weights (see ``RUNTIME_KEYS``)."""
+    def fingerprint(self, data: str = "") -> str:
+        """Hash of everything that determines the trained weights (see ``RUNTIME_KEYS``);
+        ``data`` identifies the training data itself (:func:`csmoe.train.data.store_identity`)."""
         core = {k: v for k, v in self.settings.items() if k not in RUNTIME_KEYS}
         blob = json.dumps(
-            [self.model, core, self.seed, self.train_set], sort_keys=True, default=str
+            [self.model, core, self.seed, self.train_set, data], sort_keys=True, default=str
         )
         return hashlib.sha256(blob.encode()).hexdigest()[:16]
 

@@ -42,10 +42,10 @@ from csmoe.data.bands import (
     size_at,
 )
 from csmoe.data.majortom import METADATA_COLUMNS
-from csmoe.data.parallel import imap_ordered
 from csmoe.data.s2_baseline import boa_offset
 from csmoe.errors import InputError
 from csmoe.log import get_logger, progress
+from csmoe.parallel import imap_ordered
 from csmoe.world.product_ids import (
     acquisition_time,
     s1_product_id,
@@ -90,7 +90,7 @@ def read_cells(path: str | Path) -> pd.DataFrame:
     """The selected cells (sampling's output), checked for the columns the world needs."""
     path = Path(path)
     try:
-        cells = pd.read_parquet(path)
+        cells = pd.read_parquet(path, page_checksum_verification=True)
     except FileNotFoundError as err:
         raise InputError(path, "cell list not found") from err
     except Exception as err:  # pyarrow raises several types for a non-parquet file
@@ -324,7 +324,8 @@ def write_world(
             if rows:
                 name = out_dir / product / "images" / f"part_{part:05d}.parquet"
                 # one row per row group: parquet_row is the row group, as in Major TOM
-                pq.write_table(pa.Table.from_pylist(rows), name, row_group_size=1)
+                table = pa.Table.from_pylist(rows)
+                pq.write_table(table, name, row_group_size=1, write_page_checksum=True)
                 rows.clear()
 
     jobs = [(cell, defects[i], spec) for i, cell in enumerate(cells.to_dict("records"))]
@@ -341,7 +342,8 @@ def write_world(
     flush(len(cells) // spec.rows_per_part)
     for product, (meta_rows, _) in products.items():
         frame = pd.DataFrame(meta_rows, columns=list(METADATA_COLUMNS))
-        frame.to_parquet(out_dir / product / "metadata.parquet", index=False)
+        path = out_dir / product / "metadata.parquet"
+        frame.to_parquet(path, index=False, write_page_checksum=True)
     injected = {name: sum(d == name for d in defects) for name in DEFECTS}
     return {"tiles": len(cells), "tile_px": spec.tile_px, "defects": injected}
 
