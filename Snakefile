@@ -7,6 +7,9 @@ min_version("8.20")
 configfile: "config/config.yaml"
 
 
+report: "workflow/report/workflow.rst"
+
+
 include: "workflow/rules/common.smk"
 include: "workflow/rules/sampling.smk"
 include: "workflow/rules/data.smk"
@@ -16,9 +19,11 @@ include: "workflow/rules/models.smk"
 include: "workflow/rules/pretrain.smk"
 include: "workflow/rules/evaluate.smk"
 include: "workflow/rules/report.smk"
+include: "workflow/rules/report_views.smk"
 
 
 rule all:
     default_target: True
     input:
         config["targets"],
+        REPORT_VIEWS,

@@ -46,6 +46,9 @@ def test_rehearsal_has_the_paper_structure_models_and_variants():
     required = set(rehearsal["report"]["table4_requires"])
     assert set(paper["report"]["table4_requires"]) <= required
     assert {"results/table1.csv", "results/table2.csv", "results/fig3.png"} <= required
+    assert {"results/table_knn.csv", "results/comparisons.csv"} <= required
+    assert rehearsal["report"]["comparisons"] == paper["report"]["comparisons"]
+    assert ev["bootstrap"] == ev_paper["bootstrap"] and ev["knn"] == ev_paper["knn"]
 
 
 def test_rehearsal_keeps_tiles_loader_checkpoints_and_sweep_at_paper_settings():

@@ -59,6 +59,20 @@ def test_flatten_nested_params():
     }
 
 
+def test_every_stage_experiment_has_a_description():
+    with tracking.stage_run("evaluation", "x", params={"a": 1}):
+        pass
+    client = tracking._client(tracking.store_uri())
+    exp = client.get_experiment_by_name("csmoe/evaluation")
+    assert "test_ci_low" in exp.tags[tracking.NOTE_TAG]
+    # a store made before the descriptions gets them on the next run
+    client.delete_experiment_tag(exp.experiment_id, tracking.NOTE_TAG)
+    with tracking.stage_run("evaluation", "y"):
+        pass
+    exp = client.get_experiment_by_name("csmoe/evaluation")
+    assert exp.tags[tracking.NOTE_TAG] == tracking.DESCRIPTIONS["csmoe/evaluation"]
+
+
 def _runs(name):
     client = tracking._client(tracking.store_uri())
     exp = client.get_experiment_by_name(f"csmoe/{name}")

@@ -103,23 +103,47 @@ def retry_locked(fn: Callable[[], T], *, attempts: int = 20, wait_s: float = 0.5
     raise AssertionError("unreachable")
 
 
+# shown by the MLflow UI above an experiment's runs (the experiment's note tag)
+NOTE_TAG = "mlflow.note.content"
+DESCRIPTIONS = {
+    "csmoe/sampling": "Stage 1-2: Major TOM archive descriptors (climate, land cover), GA "
+    "sample MTomμ and random sample MTomr, Table II, Fig. 3. One run per step.",
+    "csmoe/data": "Mini-world / downloaded Major TOM tiles, patch extraction and stores, "
+    "GEO-Bench and BigEarthNet-v2 sets. One run per set or task.",
+    "csmoe/models": "Table I: parameters, FLOPs and C2C of the models.",
+    "csmoe/pretrain": "One run per variant (tags variant, model, patch_size, train_set): "
+    "every loss term per epoch, checkpoints and the loss curve as artifacts.",
+    "csmoe/evaluation": "One run per result (tags variant, epoch, task, strategy; CBIR: set). "
+    "Probes: test = mean over head seeds, test_std, test_ci_low / test_ci_high (95 % bootstrap "
+    "over test samples), test_seed0.., valid, valid_std, valid_seed0..; CBIR: "
+    "{pair}.precision / recall / f1 / f1_ci_low / f1_ci_high. Same names for every variant: "
+    "filter one task and strategy, then compare runs.",
+    "csmoe/report": "Tables and figures built from the evaluation results (artifacts), "
+    "including the kNN table and the paired comparisons.",
+}
+
+
 def experiment_id(name: str, uri: str | None = None) -> str:
-    """Id of the experiment ``name``, created (race-free) when missing."""
+    """Id of the experiment ``name``, created (race-free) when missing, with its description."""
     client = _client(uri or store_uri())
+    note = DESCRIPTIONS.get(name)
 
     def get_or_create() -> str:
         found = client.get_experiment_by_name(name)
-        if found is not None:
-            return found.experiment_id
-        try:
-            location = (artifact_root() / name).as_uri()
-            return client.create_experiment(name, artifact_location=location)
-        except Exception:
-            # another process created it between our get and create
-            found = client.get_experiment_by_name(name)
-            if found is None:
-                raise
-            return found.experiment_id
+        if found is None:
+            try:
+                location = (artifact_root() / name).as_uri()
+                return client.create_experiment(
+                    name, artifact_location=location, tags={NOTE_TAG: note} if note else None
+                )
+            except Exception:
+                # another process created it between our get and create
+                found = client.get_experiment_by_name(name)
+                if found is None:
+                    raise
+        if note and found.tags.get(NOTE_TAG) != note:  # a store from before the descriptions
+            client.set_experiment_tag(found.experiment_id, NOTE_TAG, note)
+        return found.experiment_id
 
     return retry_locked(get_or_create)
 

@@ -12,6 +12,8 @@ from sklearn.metrics import (
 from csmoe.errors import InputError
 from csmoe.evaluation.metrics import (
     average_accuracy,
+    confusion_accuracy,
+    confusion_miou,
     label_set_prf,
     map_micro,
     mean_iou,
@@ -69,7 +71,15 @@ def test_label_set_prf_hand_case():
     out = label_set_prf(q, r)
     assert out["precision"] == pytest.approx(50)
     assert out["recall"] == pytest.approx(25)
-    assert out["f1"] == pytest.approx(100 / 3)
+    assert out["f1"] == pytest.approx(100 / 3)  # 2PR/(P+R) = 2 * 50 * 25 / 75
+    assert out["f1_per_item"] == pytest.approx(100 / 3)  # (2/3 + 0) / 2
+    # two queries: F1 of the query means differs from the mean of per-query F1
+    q2 = np.array([[1, 0], [1, 1]])
+    r2 = np.array([[[1, 0]], [[0, 1]]])  # P 1, 1 ; R 1, 1/2 ; F1 1, 2/3
+    two = label_set_prf(q2, r2)
+    assert two["precision"] == pytest.approx(100) and two["recall"] == pytest.approx(75)
+    assert two["f1"] == pytest.approx(100 * 2 * 0.75 / 1.75)
+    assert two["f1_per_item"] == pytest.approx(100 * (1 + 2 / 3) / 2)
     with pytest.raises(ValueError, match="no queries"):
         label_set_prf(np.zeros((0, 4)), np.zeros((0, 2, 4)))
 
@@ -95,3 +105,12 @@ def test_scored_classes_policies():
     assert scored_classes(present, 3, "drop", where="t") == ([0, 2], [1])
     with pytest.raises(InputError, match=r"classes \[1\] never occur"):
         scored_classes(present, 3, "error", where="t")
+
+
+def test_confusion_scores_batch_and_mark_undefined_as_nan():
+    cm = np.array([[[2, 1], [0, 0]], [[0, 0], [0, 0]]])  # second: no sample at all
+    aa = confusion_accuracy(cm)
+    assert aa[0] == pytest.approx(100 * 2 / 3) and np.isnan(aa[1])
+    miou = confusion_miou(cm, [0, 1])
+    # class 0: tp 2, union 3; class 1: tp 0, union 1 (predicted once)
+    assert miou[0] == pytest.approx((200 / 3 + 0) / 2) and np.isnan(miou[1])

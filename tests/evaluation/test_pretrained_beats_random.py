@@ -51,7 +51,7 @@ def _scores(model, stats, splits):
         )
         feats[s] = {m: f["cls"] for m, f in out.items()}
     cfg = LinearConfig(epochs=100, batch_size=64, lr=1e-2)
-    kwargs = dict(seed=0, absent_policy="keep", where="scenes")
+    kwargs = dict(seeds=[0], absent_policy="keep", where="scenes")
     # few labels (40 scenes, 5 per class on average), averaged over 3 disjoint draws
     few = []
     for start in (0, 40, 80):
@@ -64,7 +64,7 @@ def _scores(model, stats, splits):
                 len(LANDCOVER),
                 cfg,
                 **kwargs,
-            )["test"]
+            )[0]["test_seeds"][0]
         )
     mean_ap = probe(
         {s: f["s2"] for s, f in feats.items()},
@@ -73,7 +73,7 @@ def _scores(model, stats, splits):
         len(LANDCOVER),
         cfg,
         **kwargs,
-    )["test"]
+    )[0]["test_seeds"][0]
     cbir = evaluate_pairs(
         {"validation": feats["valid"], "test": feats["test"]},
         {"validation": splits["valid"]["multi"], "test": splits["test"]["multi"]},

@@ -13,14 +13,16 @@ import pytest
 from csmoe.config import REPO_ROOT
 
 
-def _dry_run_counts(tmp_path, *configfiles):
+def _dry_run_counts(tmp_path, *configfiles, targets=("results/table4.csv",)):
+    """Jobs per rule Snakemake would run for ``targets`` (() = the default) in an empty
+    folder, with ``configfiles`` merged onto config.yaml."""
     snakemake = shutil.which("snakemake") or str(Path(sys.executable).with_name("snakemake"))
     if not Path(snakemake).exists():
         pytest.skip("snakemake not installed")
     out = subprocess.run(
         [
             snakemake,
-            "results/table4.csv",
+            *targets,
             "-n",
             "--quiet",
             "rules",
@@ -67,7 +69,17 @@ def test_the_rehearsal_builds_every_table_figure_and_variant_from_table4(tmp_pat
         assert counts[f"pretrain_{variant}"] == "1", variant
     for rule in ("table1", "sampling_table2", "sampling_fig3", "table4", "table5", "table6"):
         assert counts[rule] == "1", rule
-    for rule in ("table_sampling", "fig5", "fig8"):
+    for rule in ("table_sampling", "fig5", "fig8", "table_knn", "comparisons"):
         assert counts[rule] == "1", rule
-    # 5 Table IV variants + 3 checkpoints of csmoe_p16_sweep + the random-sample variant
-    assert counts["probe"] == "9" and counts["cbir"] == "6"
+    # 5 Table IV variants + 3 checkpoints of csmoe_p16_sweep + the random-sample variant, and
+    # for report.comparisons csmae probed and csmae_benv2 retrieving
+    assert counts["probe"] == "10" and counts["cbir"] == "7"
+
+
+def test_default_target_adds_knn_comparisons_and_report_views(tmp_path):
+    counts = _dry_run_counts(tmp_path, targets=())
+    # beyond Table IV's: csmae is probed and csmae_benv2 retrieves, for report.comparisons
+    assert counts["probe"] == "10" and counts["cbir"] == "7"
+    for rule in ("table_knn", "comparisons", "view_table1", "view_table_sampling", "view_fig5"):
+        assert counts[rule] == "1"
+    assert sum(1 for r in counts if r.startswith("view_")) == 9

@@ -3,9 +3,11 @@ from __future__ import annotations
 import json
 from importlib.resources import files
 
+import numpy as np
 import pytest
 
 from csmoe.errors import ConfigError, InputError
+from csmoe.evaluation.bootstrap import BootstrapConfig, interval, load_samples, scores_from
 from csmoe.evaluation.run import cbir_set, load_checked, probe_task
 from csmoe.evaluation.strategies import STRATEGIES
 from csmoe.models import ModelConfig
@@ -28,6 +30,9 @@ PARAMS = {
     },
     "cbir": {"k": 3, "strategy": "cls", "sets": {"benv2_243k": "243k", "benv2_14k": "14k"}},
     "threads": 1,
+    "seeds": 2,
+    "bootstrap": {"resamples": 200, "confidence": 0.95, "seed": 0},
+    "knn": {"k": [3], "strategy": "cls"},
 }
 BENV2_MOCK = files("configilm") / "extra" / "mock_data" / "BENv2"
 
@@ -47,10 +52,26 @@ def _probe(tmp_path, root, ckpt, task, **kw):
 
 def test_linear_probe_writes_one_record_per_strategy(tmp_path, geobench_root, random_checkpoint):
     paths = _probe(tmp_path, geobench_root, random_checkpoint, "m-eurosat")
-    assert [p.stem for p in paths] == list(STRATEGIES)
+    assert [p.stem for p in paths] == [*STRATEGIES, "knn3"]
     record = json.loads(paths[2].read_text())
     assert record["strategy"] == "cls" and record["metric"] == "AA"
     assert 0 <= record["test"] <= 100 and record["score"] == record["test"]
+    # two head seeds: their mean, spread, and a bootstrap interval around the mean
+    assert record["settings"]["seeds"] == [0, 1] and len(record["test_seeds"]) == 2
+    assert record["test"] == pytest.approx(np.mean(record["test_seeds"]))
+    assert record["test_std"] == pytest.approx(np.std(record["test_seeds"], ddof=1))
+    assert record["test_ci_low"] <= record["test"] <= record["test_ci_high"]
+    assert record["settings"]["bootstrap"]["resamples"] == 200
+    assert record["bootstrap"] == {"key": "m-eurosat", "n": 8, "undefined": 0}
+    # the interval comes from the stored per-sample predictions alone
+    samples = load_samples(record["samples"])
+    assert samples["pred"].shape == (2, 8) and str(samples["data"]) == record["test_data"]
+    boot = BootstrapConfig(resamples=200, seed=0)
+    ci = interval(scores_from(samples), boot, "m-eurosat")
+    assert (ci["ci_low"], ci["ci_high"]) == (record["test_ci_low"], record["test_ci_high"])
+    knn = json.loads(paths[-1].read_text())
+    assert knn["settings"]["knn"]["k"] == 3 and knn["settings"]["seeds"] == []
+    assert knn["test_std"] is None and knn["test_ci_low"] <= knn["test"] <= knn["test_ci_high"]
     assert record["model"]["patch_size"] == 8 and record["complexity"]["gflops"] > 0
     assert record["train_set"] == "mtom_mu"
     assert record["n"] == {"train": 24, "valid": 8, "test": 8} and record["mlflow_run_id"]
@@ -99,7 +120,14 @@ def test_cbir_on_real_bigearthnet_v2_patches(tmp_path, random_checkpoint):
     record = json.loads(out.read_text())
     assert set(record["pairs"]) == {"s1s1", "s2s2", "s1s2", "s2s1"}
     assert record["n_queries"] == 6 and record["n_archive"] == 6 and record["k"] == 3
-    assert all(0 <= v["f1"] <= 100 for v in record["pairs"].values())
+    for v in record["pairs"].values():
+        assert 0 <= v["f1_ci_low"] <= v["f1"] <= v["f1_ci_high"] <= 100
+        assert v["f1"] == pytest.approx(
+            2 * v["precision"] * v["recall"] / (v["precision"] + v["recall"])
+        )
+        assert v["f1_std"] is None  # retrieval trains nothing: no seeds
+    samples = load_samples(record["samples"])
+    assert samples["s1s2_precision"].shape == (6,) and str(samples["kind"]) == "retrieval"
     # CSMAE's F1 (of the averaged precision and recall) is never below the per-item mean
     assert all(v["f1"] >= v["f1_per_item"] - 1e-9 for v in record["pairs"].values())
     assert record["train_set"] == "mtom_mu"  # from the checkpoint: paper rows match on it

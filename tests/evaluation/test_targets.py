@@ -4,7 +4,13 @@ import pytest
 
 from csmoe.config import load_config
 from csmoe.errors import ConfigError
-from csmoe.evaluation.targets import checkpoint_path, eval_plan, sweep_epochs, task_dirs
+from csmoe.evaluation.targets import (
+    checkpoint_path,
+    eval_plan,
+    samples_of,
+    sweep_epochs,
+    task_dirs,
+)
 
 
 @pytest.fixture
@@ -17,8 +23,14 @@ def test_default_plan_covers_the_paper(config):
     assert plan.seg_tasks == ["m-cashew-plant", "m-SA-crop-type"]
     assert len(plan.cls_tasks) == 4 and plan.strategy in plan.strategies
     outputs = plan.probe_outputs("v", "final")
-    assert len(outputs) == 4 * len(plan.strategies) + 2 * 2
+    # every linear and kNN head (k = 5, 20) of 4 tasks, UPerNet of 2: each JSON with its .npz
+    assert len(outputs) == 4 * (len(plan.strategies) + 2) * 2 + 2 * 3
     assert "results/probe/v/final/m-cashew-plant/upernet_examples.npz" in outputs
+    assert "results/probe/v/final/m-eurosat/knn20.npz" in outputs
+    assert set(plan.knn_results("v", "final")) <= set(outputs)
+    assert plan.cbir_results("v")[0] == "results/cbir/v/benv2_14k.json"
+    assert samples_of(plan.cbir_results("v")[:1]) == ["results/cbir/v/benv2_14k.npz"]
+    assert ("csmoe_p16", "csmoe_p16_random") in plan.comparisons
     assert plan.probe_results("v", 4)[0] == f"results/probe/v/4/m-bigearthnet/{plan.strategy}.json"
     assert task_dirs(["m-eurosat"]) == ["results/geobench/classification_v1.0/m-eurosat"]
     assert checkpoint_path("v", "4") == "results/pretrain/v/ckpt_epoch4.safetensors"
@@ -35,10 +47,22 @@ def test_plan_refuses_unknown_variants_and_strategy(config):
         eval_plan(config)
 
 
+def test_plan_refuses_unknown_compared_variants_and_knn_strategy(config):
+    config["report"]["comparisons"] = [{"a": "csmoe_p16", "b": "nope"}]
+    with pytest.raises(ConfigError, match=r"comparisons name variants \['nope'\]"):
+        eval_plan(config)
+    config["report"]["comparisons"] = []
+    config["evaluation"]["knn"]["strategy"] = "avg_all"
+    config["evaluation"]["strategies"] = ["cls"]
+    with pytest.raises(ConfigError, match=r"evaluation\.knn\.strategy"):
+        eval_plan(config)
+
+
 def test_tables_compare_complete_runs_and_fig5_sweeps_its_own(run_config):
     plan = eval_plan(run_config)
     length = run_config["pretrain"]["epochs"]
     compared = {*plan.table4_variants, *plan.cbir_variants, *plan.sampling_variants}
+    compared |= {v for pair in plan.comparisons for v in pair}
     assert {v: sweep_epochs(run_config, v)[-1] for v in compared} == {v: length for v in compared}
     assert "csmae_benv2" in plan.table4_variants and "csmae" in plan.cbir_variants
     assert plan.sampling_variants == ["csmoe_p16", "csmoe_p16_random"]
@@ -55,6 +79,10 @@ def test_a_longer_run_in_the_tables_is_refused(config):
     config["evaluation"]["table4_variants"] = ["csmoe_p32"]
     config["evaluation"]["cbir_variants"] = ["csmoe_p32"]
     config["evaluation"]["sampling_variants"] = []
+    config["report"]["comparisons"] = [{"a": "csmoe_p16", "b": "csmoe_p28"}]
+    with pytest.raises(ConfigError, match=r"report\.comparisons"):  # compared: a complete run
+        eval_plan(config)
+    config["report"]["comparisons"] = [{"a": "csmoe_p32", "b": "csmoe_p28"}]
     assert eval_plan(config).sweep_variant == "csmoe_p16"  # as the sweep alone: fine
 
 

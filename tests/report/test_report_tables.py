@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from result_fixtures import write_probe
 
 from csmoe.cli import main
 from csmoe.errors import InputError
@@ -134,12 +136,9 @@ def test_table6_cbir(tmp_path):
 
 
 def test_fig5_from_sweep(tmp_path):
-    paths = [
-        _probe(tmp_path, "v", 16, e, t, "cls", s)
-        for e, scores in ((1, (40, 80)), (2, (50, 60)))
-        for t, s in zip(("a", "b"), scores, strict=True)
-    ]
-    paths.append(_probe(tmp_path, "v", 16, "final", "a", "cls", 50))  # not a sweep point
+    quality = {(1, "a"): 0.4, (1, "b"): 0.8, (2, "a"): 0.5, (2, "b"): 0.6}
+    paths = [write_probe(tmp_path, "v", e, t, "cls", quality=q) for (e, t), q in quality.items()]
+    paths.append(write_probe(tmp_path, "v", "final", "a", "cls", quality=0.5))  # not a sweep point
     history = tmp_path / "history.csv"
     pd.DataFrame({"epoch": [1, 2], "train_loss": [2, 1], "val_loss": [1.9, 1.2]}).to_csv(
         history, index=False
@@ -164,8 +163,16 @@ def test_fig5_from_sweep(tmp_path):
     assert main(args) == 0
     out = pd.read_csv(csv)
     assert out["epoch"].tolist() == [1, 2]
-    assert out["mean"].tolist() == pytest.approx([90, 87.5])
+    score = {
+        k: json.loads(Path(p).read_text())["test"] for k, p in zip(quality, paths, strict=False)
+    }
+    best = {t: max(score[(1, t)], score[(2, t)]) for t in "ab"}
+    want = [np.mean([100 * score[(e, t)] / best[t] for t in "ab"]) for e in (1, 2)]
+    assert out["mean"].tolist() == pytest.approx(want)
     assert out["val_loss"].tolist() == [1.9, 1.2] and png.exists()
+    # spread over the two head seeds and a bootstrap interval around each mean
+    assert out["mean_std"].notna().all()
+    assert (out["mean_ci_low"] <= out["mean"]).all() and (out["mean"] <= out["mean_ci_high"]).all()
 
 
 def test_bad_result_file_is_a_clear_error(tmp_path):
@@ -230,7 +237,12 @@ def test_table_sampling_one_row_per_training_set_and_their_difference(tmp_path):
     metrics = [*CLASSIF, *SEG] + [
         f"{s}_{p}" for s in ("benv2_14k", "benv2_243k") for p in ("s1s1", "s2s2", "s1s2", "s2s1")
     ]
-    assert [c for c in t.columns if c != "variant"] == metrics  # 6 probe scores + 8 CBIR F1
+    spread = ("_std", "_ci_low", "_ci_high")
+    scores = [c for c in t.columns if c != "variant" and not c.endswith(spread)]
+    assert scores == metrics  # 6 probe scores + 8 CBIR F1, each with its spread beside it
+    assert [c for c in t.columns if c.endswith(spread)] == [
+        f"{m}{x}" for m in metrics for x in spread
+    ]
     assert t.loc["mtom_mu", "m-so2sat"] == 52.0  # the [CLS] strategy, not avg_all
     assert t.loc["mtom_r", "benv2_243k_s2s1"] == 43 + 30 + 1
     diff = t.loc["mtom_mu - mtom_r", metrics]

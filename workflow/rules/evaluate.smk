@@ -38,7 +38,8 @@ rule cbir:
         ckpt="results/pretrain/{variant}/final.safetensors",
         benv2="results/benv2",
     output:
-        [f"results/cbir/{{variant}}/{s}.json" for s in EVAL_PLAN.cbir_sets],
+        EVAL_PLAN.cbir_results("{variant}"),
+        eval_targets.samples_of(EVAL_PLAN.cbir_results("{variant}")),
     params:
         csmoe=CSMOE,
         cfg=params_json("evaluation"),

@@ -21,7 +21,12 @@ for _name in config["variants"]:
             ckpts=[f"{_out}/ckpt_epoch{e}.safetensors" for e in _job.ckpt_epochs],
             final=f"{_out}/final.safetensors",
             history=f"{_out}/history.csv",
-            curve=f"{_out}/loss_curve.png",
+            curve=report(
+                f"{_out}/loss_curve.png",
+                caption="../report/loss_curve.rst",
+                category="Pretraining",
+                labels={"variant": _name, "train set": _job.train_set},
+            ),
         params:
             csmoe=CSMOE,
             cfg=json.dumps(_bundle, sort_keys=True),

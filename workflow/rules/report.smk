@@ -1,6 +1,9 @@
 # Tables IV-VI, the sampling ablation and Figs. 5-8 from the per-evaluation JSON files of
 # evaluate.smk. Tables IV-VI and the ablation use final weights (complete runs of the paper's
-# length); only Fig. 5 reads intermediate checkpoints, of its own sweep variant.
+# length); only Fig. 5 reads intermediate checkpoints, of its own sweep variant. Beyond the
+# paper, the kNN table and the paired comparisons (their intervals read the per-sample .npz
+# beside each JSON). Figures are marked for the Snakemake report; tables get HTML views in
+# report_views.smk.
 REPORT = config["report"]
 SWEEP_EPOCHS = eval_targets.sweep_epochs(config, EVAL_PLAN.sweep_variant)
 
@@ -15,8 +18,18 @@ rule table4:
         required=REPORT["table4_requires"],
     output:
         table="results/table4.csv",
-        fig6="results/fig6.png",
-        fig7="results/fig7.png",
+        fig6=report(
+            "results/fig6.png",
+            caption="../report/fig6.rst",
+            category="Evaluation",
+            subcategory="Figures",
+        ),
+        fig7=report(
+            "results/fig7.png",
+            caption="../report/fig7.rst",
+            category="Evaluation",
+            subcategory="Figures",
+        ),
     params:
         csmoe=CSMOE,
         cfg=params_json("report"),
@@ -109,10 +122,21 @@ rule fig5:
         probes=[
             f for e in SWEEP_EPOCHS for f in EVAL_PLAN.probe_results(EVAL_PLAN.sweep_variant, e)
         ],
+        # per-sample results beside each JSON: the bootstrap interval of the mean
+        samples=[
+            f
+            for e in SWEEP_EPOCHS
+            for f in eval_targets.samples_of(EVAL_PLAN.probe_results(EVAL_PLAN.sweep_variant, e))
+        ],
         history=f"results/pretrain/{EVAL_PLAN.sweep_variant}/history.csv",
     output:
         csv="results/fig5.csv",
-        png="results/fig5.png",
+        png=report(
+            "results/fig5.png",
+            caption="../report/fig5.rst",
+            category="Evaluation",
+            subcategory="Figures",
+        ),
     params:
         csmoe=CSMOE,
         cfg=params_json("report"),
@@ -134,7 +158,12 @@ rule fig8:
             for v in EVAL_PLAN.table4_variants
         ],
     output:
-        "results/fig8.png",
+        report(
+            "results/fig8.png",
+            caption="../report/fig8.rst",
+            category="Evaluation",
+            subcategory="Figures",
+        ),
     params:
         csmoe=CSMOE,
         cfg=params_json("report"),
@@ -145,3 +174,53 @@ rule fig8:
     shell:
         "{params.csmoe} report fig8 --params {params.cfg:q} --examples {input:q} --out {output:q}"
         " > {log} 2>&1"
+
+
+rule table_knn:
+    """kNN probe (beyond the paper) on the final weights Table IV uses."""
+    input:
+        [
+            f
+            for v in EVAL_PLAN.table4_variants
+            for f in EVAL_PLAN.knn_results(v, "final")
+        ],
+    output:
+        "results/table_knn.csv",
+    params:
+        csmoe=CSMOE,
+        cfg=params_json("report"),
+    log:
+        "results/logs/report/table_knn.log",
+    conda:
+        ENV
+    shell:
+        "{params.csmoe} report knn --params {params.cfg:q} --inputs {input:q} --out {output:q}"
+        " > {log} 2>&1"
+
+
+COMPARED = sorted({v for pair in EVAL_PLAN.comparisons for v in pair})
+COMPARED_RESULTS = [
+    f
+    for v in COMPARED
+    for f in (*EVAL_PLAN.probe_results(v, "final"), *EVAL_PLAN.cbir_results(v))
+]
+
+
+rule comparisons:
+    """Paired-bootstrap differences of report.comparisons (final weights): every task and
+    every CBIR set and pair."""
+    input:
+        results=COMPARED_RESULTS,
+        samples=eval_targets.samples_of(COMPARED_RESULTS),
+    output:
+        "results/comparisons.csv",
+    params:
+        csmoe=CSMOE,
+        cfg=params_json("report"),
+    log:
+        "results/logs/report/comparisons.log",
+    conda:
+        ENV
+    shell:
+        "{params.csmoe} report comparisons --params {params.cfg:q} --inputs {input.results:q}"
+        " --out {output:q} > {log} 2>&1"

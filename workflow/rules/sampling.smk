@@ -103,7 +103,9 @@ rule sampling_fig3:
         mtom_r="results/sampling/mtom_r.parquet",
         mtom_mu="results/sampling/mtom_mu.parquet",
     output:
-        "results/fig3.png",
+        report(
+            "results/fig3.png", caption="../report/fig3.rst", category="Sampling", subcategory="Figures"
+        ),
     params:
         csmoe=CSMOE,
         cfg=SAMPLING_PARAMS["fig3"],

@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from csmoe.evaluation.metrics import label_set_prf
+from csmoe.evaluation.metrics import label_set_per_query, label_set_scores
 from csmoe.log import progress
 
 # query modality -> archive modality, named as in the paper (<Q><R>)
@@ -58,21 +58,20 @@ def topk_cosine(
     return out.numpy()
 
 
-def retrieve_and_score(
+def retrieve(
     queries: np.ndarray,
     query_labels: np.ndarray,
     archive: np.ndarray,
     archive_labels: np.ndarray,
     k: int,
     device: str = "cpu",
-) -> dict[str, float]:
-    """Precision, recall (%) of the top-``k`` label sets averaged over items and queries, F1
-    of those averages (CSMAE's form) and the per-item F1 (:func:`label_set_prf`)."""
+) -> dict[str, np.ndarray]:
+    """Per-query precision, recall, F1 (fractions) of the top-``k`` label sets."""
     idx = topk_cosine(queries, archive, k, device=device)
-    return label_set_prf(query_labels, np.asarray(archive_labels)[idx])
+    return label_set_per_query(query_labels, np.asarray(archive_labels)[idx])
 
 
-def evaluate_pairs(
+def retrieve_pairs(
     features: dict[str, dict[str, np.ndarray]],
     labels: dict[str, np.ndarray],
     k: int,
@@ -80,11 +79,11 @@ def evaluate_pairs(
     query_split: str = "validation",
     archive_split: str = "test",
     device: str = "cpu",
-) -> dict[str, Any]:
-    """All four <Q><R> combinations; ``features[split][modality]`` is [N, D]."""
-    results: dict[str, Any] = {}
-    for name, (qmod, amod) in PAIRS.items():
-        results[name] = retrieve_and_score(
+) -> dict[str, dict[str, np.ndarray]]:
+    """:func:`retrieve` for all four <Q><R> combinations; ``features[split][modality]`` is
+    [N, D]."""
+    return {
+        name: retrieve(
             features[query_split][qmod],
             labels[query_split],
             features[archive_split][amod],
@@ -92,4 +91,16 @@ def evaluate_pairs(
             k,
             device,
         )
-    return results
+        for name, (qmod, amod) in PAIRS.items()
+    }
+
+
+def evaluate_pairs(
+    features: dict[str, dict[str, np.ndarray]], labels: dict[str, np.ndarray], k: int, **kw: Any
+) -> dict[str, dict[str, float]]:
+    """Precision, recall, F1 and mean per-query F1 (%) of every pair of
+    :func:`retrieve_pairs`."""
+    return {
+        pair: {m: float(v) for m, v in label_set_scores(per_query).items()}
+        for pair, per_query in retrieve_pairs(features, labels, k, **kw).items()
+    }

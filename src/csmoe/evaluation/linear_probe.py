@@ -93,23 +93,35 @@ def probe(
     num_classes: int,
     cfg: LinearConfig,
     *,
-    seed: int,
+    seeds: list[int],
     absent_policy: str,
     where: str,
-) -> dict[str, Any]:
-    """Train on ``train``, report the metric on ``valid`` and ``test`` plus the class handling."""
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Train one head per seed on ``train``; the metric on ``valid`` and ``test`` per seed
+    (``valid_seeds``, ``test_seeds``) plus the class handling; also the test predictions of
+    every seed (``scores`` [S, n, C] multi-label, ``pred`` [S, n] multi-class) for the
+    bootstrap."""
     classes, absent = scored_classes(
         train_present(labels["train"], kind, num_classes), num_classes, absent_policy, where=where
     )
-    predict = train_linear(features["train"], labels["train"], kind, num_classes, cfg, seed)
     out: dict[str, Any] = {
         "absent_train_classes": absent,
         "absent_policy": absent_policy,
         "scored_classes": classes,
+        "valid_seeds": [],
+        "test_seeds": [],
     }
-    for split in ("valid", "test"):
-        try:
-            out[split] = score(labels[split], predict(features[split]), kind, num_classes, classes)
-        except ValueError as err:  # e.g. no positive label at all: the metric is undefined
-            raise InputError(f"{where} ({split} split)", str(err)) from err
-    return out
+    test: list[np.ndarray] = []
+    for seed in seeds:
+        predict = train_linear(features["train"], labels["train"], kind, num_classes, cfg, seed)
+        outputs = {split: predict(features[split]) for split in ("valid", "test")}
+        for split, scores in outputs.items():
+            try:
+                out[f"{split}_seeds"].append(
+                    score(labels[split], scores, kind, num_classes, classes)
+                )
+            except ValueError as err:  # e.g. no positive label at all: the metric is undefined
+                raise InputError(f"{where} ({split} split)", str(err)) from err
+        test.append(outputs["test"] if kind == "multilabel" else outputs["test"].argmax(1))
+    samples = {"scores" if kind == "multilabel" else "pred": np.stack(test)}
+    return out, samples

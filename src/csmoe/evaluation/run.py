@@ -14,6 +14,7 @@ from typing import Any
 import numpy as np
 
 from csmoe.errors import ConfigError, InputError
+from csmoe.evaluation.records import ProbeJob
 from csmoe.io import atomic_path, write_json
 from csmoe.log import get_logger
 
@@ -108,43 +109,6 @@ def torch_threads(params: dict[str, Any]) -> None:
         torch.set_num_threads(threads)
 
 
-@dataclass
-class _Job:
-    """What the heads of one (checkpoint, task) share."""
-
-    params: dict[str, Any]
-    base: dict[str, Any]  # fields of every result record
-    labels: dict[str, np.ndarray]
-    where: str  # the task's folder, for errors
-    out_dir: Path
-    seed: int
-    device: str
-
-    @property
-    def absent_policy(self) -> str:
-        return self.params.get("absent_train_classes", "keep")
-
-    def record(self, strategy: str, settings: dict[str, Any], result: dict[str, Any]) -> Path:
-        """Log the result as one MLflow run and write its JSON (which names the run)."""
-        from csmoe.tracking import stage_run
-
-        base = self.base
-        tags = {k: base[k] for k in ("variant", "task", "epoch")} | {"strategy": strategy}
-        name = f"{base['variant']}/{base['epoch']}/{base['task']}/{strategy}"
-        path = self.out_dir / f"{strategy}.json"
-        settings = {**settings, "absent_train_classes": self.absent_policy, "seed": self.seed}
-        with stage_run("evaluation", name, params=settings, tags=tags) as run:
-            record = {**base, "strategy": strategy, "settings": settings, **result}
-            record.update(score=record["test"], mlflow_run_id=run.run_id)
-            write_json(path, record)
-            run.log_metrics({"test": record["test"], "valid": record["valid"]})
-            run.log_artifact(path)
-        log.info(
-            "%s: %s test %.2f (valid %.2f)", name, base["metric"], record["test"], record["valid"]
-        )
-        return path
-
-
 def probe_task(
     *,
     params: dict[str, Any],
@@ -178,6 +142,8 @@ def probe_task(
         n_levels = len(up.get("scales", [4, 2, 1, 0.5]))
         layers = up.get("layers") or default_layers(ckpt.model.depth, n_levels)
 
+    digests = {s: reader_digest(r, r.sample_names) for s, r in readers.items()}
+
     def features(split: str) -> dict[str, np.ndarray]:
         """Features and labels of ``split``, streamed from its files once, then cached."""
         reader = readers[split]
@@ -200,12 +166,12 @@ def probe_task(
             "modality": modality,
             "strategies": strategies,
             "layers": layers,
-            "data": reader_digest(reader, reader.sample_names),
+            "data": digests[split],
         }
         return cached(out_dir / "cache" / f"{split}.npz", key, compute)
 
     feats = {s: features(s) for s in SPLITS}
-    job = _Job(
+    job = ProbeJob(
         params=params,
         base={
             "variant": variant,
@@ -224,32 +190,56 @@ def probe_task(
         out_dir=out_dir,
         seed=seed,
         device=ckpt.device,
+        test_data=digests["test"],
     )
     if segmentation:
         maps = {s: f["maps"] for s, f in feats.items()}
         return [_segmentation(job, maps, layers, readers["test"])]
-    return [_linear(job, {sp: f[s] for sp, f in feats.items()}, s) for s in strategies]
+    knn = params.get("knn", {})
+    knn_feats = {sp: f[knn.get("strategy", "cls")] for sp, f in feats.items()}
+    return [
+        *(_linear(job, {sp: f[s] for sp, f in feats.items()}, s) for s in strategies),
+        *(_knn(job, knn_feats, int(k), knn.get("strategy", "cls")) for k in knn.get("k", [])),
+    ]
 
 
-def _linear(job: _Job, feats: dict[str, np.ndarray], strategy: str) -> Path:
+def _linear(job: ProbeJob, feats: dict[str, np.ndarray], strategy: str) -> Path:
     from csmoe.evaluation.linear_probe import LinearConfig, probe
 
     cfg = LinearConfig.from_dict(job.params.get("linear", {}))
     base = job.base
-    result = probe(
+    result, samples = probe(
         feats,
         job.labels,
         base["kind"],
         base["num_classes"],
         cfg,
-        seed=job.seed,
+        seeds=job.seeds,
         absent_policy=job.absent_policy,
         where=job.where,
     )
-    return job.record(strategy, {"linear": vars(cfg)}, result)
+    return job.record(strategy, {"linear": vars(cfg)}, result, samples, job.seeds)
 
 
-def _segmentation(job: _Job, maps: dict[str, np.ndarray], layers: list[int], test: Any) -> Path:
+def _knn(job: ProbeJob, feats: dict[str, np.ndarray], k: int, strategy: str) -> Path:
+    """kNN probe on the features of ``strategy``: ``knn{k}.json`` (deterministic: no seeds)."""
+    from csmoe.evaluation.knn_probe import probe
+
+    base = job.base
+    result, samples = probe(
+        feats,
+        job.labels,
+        base["kind"],
+        base["num_classes"],
+        k,
+        absent_policy=job.absent_policy,
+        where=job.where,
+    )
+    settings = {"knn": {"k": k, "strategy": strategy, "metric": "cosine", "vote": "similarity"}}
+    return job.record(f"knn{k}", settings, result, samples, [])
+
+
+def _segmentation(job: ProbeJob, maps: dict[str, np.ndarray], layers: list[int], test: Any) -> Path:
     """UPerNet on the frozen maps (held in memory: the head trains on them for many epochs);
     ``test`` is the lazy test split, read again only for the scenes of Fig. 8."""
     from csmoe.evaluation.upernet_probe import UPerNetConfig, probe
@@ -257,12 +247,12 @@ def _segmentation(job: _Job, maps: dict[str, np.ndarray], layers: list[int], tes
     up = job.params.get("upernet", {})
     cfg = UPerNetConfig.from_dict(up)
     base = job.base
-    result, examples = probe(
+    result, samples, examples = probe(
         maps,
         job.labels,
         base["num_classes"],
         cfg,
-        seed=job.seed,
+        seeds=job.seeds,
         absent_policy=job.absent_policy,
         where=job.where,
         n_examples=int(up.get("n_examples", 3)),
@@ -281,7 +271,8 @@ def _segmentation(job: _Job, maps: dict[str, np.ndarray], layers: list[int], tes
             truth=job.labels["test"][:n],
             prediction=examples,
         )
-    return job.record("upernet", {"upernet": vars(cfg) | {"layers": layers}}, result)
+    settings = {"upernet": vars(cfg) | {"layers": layers}}
+    return job.record("upernet", settings, result, samples, job.seeds)
 
 
 def cbir_set(
@@ -294,9 +285,13 @@ def cbir_set(
     out: str | Path,
 ) -> Path:
     """Uni- and cross-modal retrieval on one BigEarthNet-v2 set: validation queries, test
-    archive, top-k label-set precision / recall / F1 for S1→S1, S2→S2, S1→S2, S2→S1."""
+    archive, top-k label-set precision / recall / F1 for S1→S1, S2→S2, S1→S2, S2→S1, with
+    bootstrap intervals over the queries (per-query results in ``{set}.npz`` beside ``out``)."""
     from csmoe.data.benv2 import open_pairs
-    from csmoe.evaluation.cbir import evaluate_pairs
+    from csmoe.evaluation import bootstrap
+    from csmoe.evaluation.cbir import retrieve_pairs
+    from csmoe.evaluation.features import reader_digest
+    from csmoe.evaluation.records import retrieval_summary
     from csmoe.tracking import stage_run
 
     torch_threads(params)
@@ -315,21 +310,40 @@ def cbir_set(
             "whole archive for every query (a score that cannot tell models apart); "
             "lower evaluation.cbir.k or use a larger set",
         )
-    feats = {}
+    feats, digests = {}, {}
     for split, reader in readers.items():
         try:
+            digests[split] = reader_digest(reader, reader.patch_ids, reader.labels)
             feats[split] = _pair_features(
                 ckpt,
                 reader,
                 strategy,
                 batch_size=int(params.get("feature_batch_size", 64)),
                 cache=out.parent / "cache" / f"{set_name}_{split}.npz",
+                data=digests[split],
                 where=f"{set_name}/{split}",
             )
         finally:
             reader.close()
-    results = evaluate_pairs(feats, labels, k, device=ckpt.device)
-    settings = {"cbir": {"k": k, "strategy": strategy, "subset": sets[set_name]}}
+    per_query = retrieve_pairs(feats, labels, k, device=ckpt.device)
+    samples = out.with_suffix(".npz")
+    # the queries are what a paired comparison resamples: their fingerprint names the samples
+    bootstrap.save_samples(
+        samples,
+        "retrieval",
+        digests["validation"],
+        **{f"{p}_{m}": v for p, q in per_query.items() for m, v in q.items()},
+    )
+    boot = bootstrap.BootstrapConfig.from_dict(params.get("bootstrap", {}))
+    stored = bootstrap.load_samples(samples)
+    results = {
+        p: retrieval_summary(bootstrap.scores_from(stored, p), boot, key=set_name)
+        for p in per_query
+    }
+    settings = {
+        "cbir": {"k": k, "strategy": strategy, "subset": sets[set_name]},
+        "bootstrap": vars(boot),
+    }
     tags = {"variant": variant, "set": set_name, "strategy": strategy, "epoch": "final"}
     with stage_run("evaluation", f"{variant}/cbir/{set_name}", params=settings, tags=tags) as run:
         record = {
@@ -341,22 +355,35 @@ def cbir_set(
             "n_queries": len(labels["validation"]),
             "n_archive": len(labels["test"]),
             "pairs": results,
+            "settings": settings,
+            "samples": str(samples),
+            "test_data": digests["validation"],
             **ckpt.provenance(),
             "mlflow_run_id": run.run_id,
         }
         write_json(out, record)
-        run.log_metrics({f"{p}.{m}": v for p, r in results.items() for m, v in r.items()})
+        run.log_metrics(
+            {f"{p}.{m}": v for p, r in results.items() for m, v in r.items() if v is not None}
+        )
         run.log_artifact(out)
     log.info("%s %s F1: %s", variant, set_name, {p: round(r["f1"], 2) for p, r in results.items()})
     return out
 
 
 def _pair_features(
-    ckpt: Checkpoint, reader: Any, strategy: str, *, batch_size: int, cache: Path, where: str
+    ckpt: Checkpoint,
+    reader: Any,
+    strategy: str,
+    *,
+    batch_size: int,
+    cache: Path,
+    data: str,
+    where: str,
 ) -> dict[str, np.ndarray]:
-    """S1 and S2 features of a lazy BigEarthNet-v2 split (``open_pairs``), cached: both
-    modalities of a pair come from one read, so the split is read once."""
-    from csmoe.evaluation.features import cached, encode_reader, reader_digest
+    """S1 and S2 features of a lazy BigEarthNet-v2 split (``open_pairs``, fingerprint
+    ``data``), cached: both modalities of a pair come from one read, so the split is read
+    once."""
+    from csmoe.evaluation.features import cached, encode_reader
 
     def compute() -> dict[str, np.ndarray]:
         feats, _ = encode_reader(
@@ -373,6 +400,6 @@ def _pair_features(
     key = {
         "checkpoint_sha256": ckpt.digest,
         "strategy": strategy,
-        "data": reader_digest(reader, reader.patch_ids, reader.labels),
+        "data": data,
     }
     return cached(cache, key, compute)

@@ -26,6 +26,8 @@ class EvalPlan:
     table5_variant: str
     sweep_variant: str
     sampling_variants: list[str]
+    knn_ks: list[int]
+    comparisons: list[tuple[str, str]]
 
     def probe_results(
         self, variant: str, epoch: int | str, tasks: list[str] | None = None, strategy: str = ""
@@ -39,15 +41,36 @@ class EvalPlan:
             for t in (self.tasks if tasks is None else tasks)
         ]
 
+    def knn_results(self, variant: str, epoch: int | str) -> list[str]:
+        """kNN result files of ``variant`` at ``epoch``: every classification task and k."""
+        return [
+            f"results/probe/{variant}/{epoch}/{t}/knn{k}.json"
+            for t in self.cls_tasks
+            for k in self.knn_ks
+        ]
+
+    def cbir_results(self, variant: str) -> list[str]:
+        return [f"results/cbir/{variant}/{s}.json" for s in self.cbir_sets]
+
     def probe_outputs(self, variant: str = "{variant}", epoch: str = "{epoch}") -> list[str]:
         """Everything one probe job writes for one checkpoint (Snakemake wildcards by
-        default): every strategy of every classification task, UPerNet results and
-        examples of every segmentation task."""
+        default): every strategy and kNN of every classification task, UPerNet results and
+        examples of every segmentation task, each result with its per-sample ``.npz``."""
         root = f"results/probe/{variant}/{epoch}"
+        heads = [*self.strategies, *(f"knn{k}" for k in self.knn_ks)]
         return [
-            *(f"{root}/{t}/{s}.json" for t in self.cls_tasks for s in self.strategies),
-            *(f"{root}/{t}/upernet{x}" for t in self.seg_tasks for x in (".json", "_examples.npz")),
+            *(f"{root}/{t}/{h}{x}" for t in self.cls_tasks for h in heads for x in RESULT),
+            *(f"{root}/{t}/upernet{x}" for t in self.seg_tasks for x in (*RESULT, "_examples.npz")),
         ]
+
+
+# a result file and its per-sample results (csmoe.evaluation.bootstrap)
+RESULT = (".json", ".npz")
+
+
+def samples_of(results: list[str]) -> list[str]:
+    """The per-sample ``.npz`` beside each result JSON."""
+    return [r.removesuffix(".json") + ".npz" for r in results]
 
 
 def eval_plan(config: dict[str, Any]) -> EvalPlan:
@@ -70,20 +93,24 @@ def eval_plan(config: dict[str, Any]) -> EvalPlan:
         table5_variant=ev["table5_variant"] or (table4[0] if table4 else ""),
         sweep_variant=ev["sweep_variant"] or (table4[0] if table4 else ""),
         sampling_variants=list(ev["sampling_variants"]),
+        knn_ks=[int(k) for k in ev["knn"]["k"]],
+        comparisons=[(c["a"], c["b"]) for c in config["report"]["comparisons"]],
     )
     compared = [
         *plan.table4_variants,
         *plan.cbir_variants,
         *plan.sampling_variants,
         *([plan.table5_variant] if plan.table5_variant else []),
+        *(v for pair in plan.comparisons for v in pair),
     ]
     unknown = sorted({*compared, plan.sweep_variant} - set(variants) - {""})
     if unknown:
-        raise ConfigError(f"evaluation names variants {unknown} that config['variants'] lacks")
-    if plan.strategy not in plan.strategies:
         raise ConfigError(
-            f"evaluation.strategy {plan.strategy!r} must be one of evaluation.strategies"
+            f"evaluation / report.comparisons name variants {unknown} that config['variants'] lacks"
         )
+    for key, value in (("strategy", plan.strategy), ("knn.strategy", ev["knn"]["strategy"])):
+        if value not in plan.strategies:
+            raise ConfigError(f"evaluation.{key} {value!r} must be one of evaluation.strategies")
     jobs = {name: _job(config, name) for name in dict.fromkeys(compared)}
     _check_lengths(config, jobs)
     _check_sampling(plan.sampling_variants, jobs)
@@ -103,7 +130,8 @@ def _check_lengths(config: dict[str, Any], jobs: dict[str, PretrainJob]) -> None
     off = {n: j.settings["epochs"] for n, j in jobs.items() if j.settings["epochs"] != length}
     if off:
         raise ConfigError(
-            f"variants {off} are compared in Tables IV/VI or the sampling ablation but do "
+            f"variants {off} are compared in Tables IV/VI, the sampling ablation or "
+            "report.comparisons but do "
             f"not train pretrain.epochs ({length}) epochs; keep a longer run as its own variant "
             "for evaluation.sweep_variant (Fig. 5) only"
         )

@@ -97,13 +97,15 @@ def probe(
     num_classes: int,
     cfg: UPerNetConfig,
     *,
-    seed: int,
+    seeds: list[int],
     absent_policy: str,
     where: str,
     n_examples: int = 0,
     device: str = "cpu",
-) -> tuple[dict[str, Any], np.ndarray]:
-    """Train on ``train``; mean IoU on ``valid`` and ``test``; first ``n_examples`` test
+) -> tuple[dict[str, Any], dict[str, np.ndarray], np.ndarray]:
+    """Train one head per seed on ``train``; mean IoU on ``valid`` and ``test`` per seed
+    (``valid_seeds``, ``test_seeds``); the per-scene test confusion matrices of every seed
+    (``confusion`` [S, n, C, C], for the bootstrap); the first seed's first ``n_examples`` test
     predictions (for Fig. 8)."""
     classes, absent = scored_classes(
         train_present(masks["train"], "segmentation", num_classes),
@@ -111,22 +113,35 @@ def probe(
         absent_policy,
         where=where,
     )
-    predict = train_upernet(maps["train"], masks["train"], num_classes, cfg, seed, device)
     out: dict[str, Any] = {
         "absent_train_classes": absent,
         "absent_policy": absent_policy,
         "scored_classes": classes,
+        "valid_seeds": [],
+        "test_seeds": [],
     }
     examples = np.zeros((0,), np.int16)
-    for split in ("valid", "test"):
-        pred = predict(maps[split])
-        try:
-            miou, per_class = mean_iou(masks[split], pred, num_classes, classes)
-        except ValueError as err:
-            raise InputError(f"{where} ({split} split)", str(err)) from err
-        out[split] = miou
-        out[f"{split}_per_class_iou"] = per_class
-        out[f"{split}_pixels"] = int(confusion(masks[split], pred, num_classes).sum())
-        if split == "test":
-            examples = pred[:n_examples]
-    return out, examples
+    per_scene = []
+    for seed in seeds:
+        predict = train_upernet(maps["train"], masks["train"], num_classes, cfg, seed, device)
+        preds = {split: predict(maps[split]) for split in ("valid", "test")}
+        for split, pred in preds.items():
+            try:
+                miou, per_class = mean_iou(masks[split], pred, num_classes, classes)
+            except ValueError as err:
+                raise InputError(f"{where} ({split} split)", str(err)) from err
+            out[f"{split}_seeds"].append(miou)
+            if seed == seeds[0]:  # per-class detail and Fig. 8 scenes: the first seed's head
+                out[f"{split}_per_class_iou"] = per_class
+                out[f"{split}_pixels"] = int(confusion(masks[split], pred, num_classes).sum())
+        if seed == seeds[0]:
+            examples = preds["test"][:n_examples]
+        per_scene.append(
+            np.stack(
+                [
+                    confusion(t, p, num_classes)
+                    for t, p in zip(masks["test"], preds["test"], strict=True)
+                ]
+            )
+        )
+    return out, {"confusion": np.stack(per_scene)}, examples

@@ -53,6 +53,21 @@ def register(sub: Any) -> None:
     p.add_argument("--examples", nargs="+", required=True, help="upernet_examples.npz files")
     p.add_argument("--out", required=True, help="fig8.png")
 
+    p = command("knn", _knn, "kNN-probe table (classification tasks, per variant and k)")
+    p.add_argument("--inputs", nargs="+", required=True, help="knn{k}.json result files")
+    p.add_argument("--out", required=True, help="table_knn.csv")
+
+    p = command("comparisons", _comparisons, "paired-bootstrap differences of variant pairs")
+    p.add_argument(
+        "--inputs", nargs="+", required=True, help="probe and CBIR result JSONs (.npz beside)"
+    )
+    p.add_argument("--out", required=True, help="comparisons.csv")
+
+    p = command("view", _view, "HTML view of a CSV table (for the Snakemake report)")
+    p.add_argument("--csv", required=True)
+    p.add_argument("--title", required=True)
+    p.add_argument("--out", required=True, help="the .html view")
+
 
 def _log(name: str, outputs: list[str | None], params: dict[str, Any], inputs: list[str]) -> None:
     from csmoe.tracking import stage_run
@@ -68,10 +83,13 @@ def _table4(args: argparse.Namespace) -> int:
     from csmoe.report import paper
     from csmoe.report.collect import probe_frame
     from csmoe.report.figures import fig_vs_flops
-    from csmoe.report.tables import table4
+    from csmoe.report.intervals import add_intervals
+    from csmoe.report.tables import probe_selection, table4
 
     params = resolve_params(args)
-    table = table4(probe_frame(args.inputs), strategy=args.strategy)
+    probe = probe_frame(args.inputs)
+    table = table4(probe, strategy=args.strategy)
+    table = add_intervals(table, probe_selection(probe, args.strategy)[0], ["variant"])
     write_csv(args.out, table)
     for path, tasks, title in (
         (args.fig6, paper.CLASSIFICATION_TASKS, "Fig. 6: classification vs FLOPs"),
@@ -86,10 +104,13 @@ def _table4(args: argparse.Namespace) -> int:
 def _table5(args: argparse.Namespace) -> int:
     from csmoe.io import write_csv
     from csmoe.report.collect import probe_frame
+    from csmoe.report.intervals import add_intervals
     from csmoe.report.tables import table5
 
     params = resolve_params(args)
-    write_csv(args.out, table5(probe_frame(args.inputs), variant=args.variant))
+    probe = probe_frame(args.inputs)
+    table = table5(probe, variant=args.variant)
+    write_csv(args.out, add_intervals(table, probe, ["variant", "strategy"]))
     _log("table5", [args.out], params, args.inputs)
     return 0
 
@@ -97,22 +118,31 @@ def _table5(args: argparse.Namespace) -> int:
 def _table6(args: argparse.Namespace) -> int:
     from csmoe.io import write_csv
     from csmoe.report.collect import cbir_frame
+    from csmoe.report.intervals import add_intervals
     from csmoe.report.tables import table6
 
     params = resolve_params(args)
-    write_csv(args.out, table6(cbir_frame(args.inputs)))
+    cbir = cbir_frame(args.inputs)
+    write_csv(args.out, add_intervals(table6(cbir), cbir, ["variant"]))
     _log("table6", [args.out], params, args.inputs)
     return 0
 
 
 def _table_sampling(args: argparse.Namespace) -> int:
+    import pandas as pd
+
     from csmoe.io import write_csv
     from csmoe.report.collect import cbir_frame, probe_frame
-    from csmoe.report.tables import table_sampling
+    from csmoe.report.intervals import add_intervals
+    from csmoe.report.tables import probe_selection, table_sampling
 
     params = resolve_params(args)
-    table = table_sampling(probe_frame(args.probes), cbir_frame(args.cbir), strategy=args.strategy)
-    write_csv(args.out, table)
+    probe, cbir = probe_frame(args.probes), cbir_frame(args.cbir)
+    table = table_sampling(probe, cbir, strategy=args.strategy)
+    # the difference rows have no result of their own: their paired interval is in
+    # comparisons.csv (report.comparisons)
+    long = pd.concat([probe_selection(probe, args.strategy)[0], cbir], ignore_index=True)
+    write_csv(args.out, add_intervals(table, long, ["variant"]))
     _log("table_sampling", [args.out], params, [*args.probes, *args.cbir])
     return 0
 
@@ -121,9 +151,9 @@ def _fig5(args: argparse.Namespace) -> int:
     import pandas as pd
 
     from csmoe.errors import InputError
-    from csmoe.evaluation.sweep import summarise
+    from csmoe.evaluation.sweep import summarise, uncertainty
     from csmoe.io import write_csv
-    from csmoe.report.collect import probe_frame
+    from csmoe.report.collect import probe_frame, sweep_results
     from csmoe.report.figures import fig5
 
     params = resolve_params(args)
@@ -135,6 +165,7 @@ def _fig5(args: argparse.Namespace) -> int:
     if not {"epoch", "val_loss"} <= set(history.columns):
         raise InputError(args.history, "history needs the columns epoch and val_loss")
     summary = summarise(numbered, history)
+    summary = summary.merge(uncertainty(*sweep_results(numbered)), on="epoch", how="left")
     write_csv(args.csv, summary)
     fig5(summary, args.png, variant=args.variant)
     _log("fig5", [args.csv, args.png], params, args.inputs)
@@ -165,4 +196,35 @@ def _fig8(args: argparse.Namespace) -> int:
         task=str(first["task"]),
     )
     _log("fig8", [args.out], params, [str(Path(p)) for p in args.examples])
+    return 0
+
+
+def _knn(args: argparse.Namespace) -> int:
+    from csmoe.io import write_csv
+    from csmoe.report.collect import probe_frame
+    from csmoe.report.intervals import add_intervals
+    from csmoe.report.knn import table_knn
+
+    params = resolve_params(args)
+    probe = probe_frame(args.inputs)
+    write_csv(args.out, add_intervals(table_knn(probe), probe, ["variant", "strategy"]))
+    _log("table_knn", [args.out], params, args.inputs)
+    return 0
+
+
+def _comparisons(args: argparse.Namespace) -> int:
+    from csmoe.io import write_csv
+    from csmoe.report.comparisons import comparisons
+
+    params = resolve_params(args)
+    pairs = [(c["a"], c["b"]) for c in params.get("comparisons", [])]
+    write_csv(args.out, comparisons(pairs, args.inputs))
+    _log("comparisons", [args.out], params, args.inputs)
+    return 0
+
+
+def _view(args: argparse.Namespace) -> int:
+    from csmoe.report.views import render
+
+    render(args.csv, args.out, title=args.title)
     return 0

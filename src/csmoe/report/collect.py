@@ -1,7 +1,10 @@
 """Read the per-evaluation JSON files the evaluation rules write into flat tables.
 
 Every row keeps its ``source`` file and ``mlflow_run_id`` so each number in a table can be
-traced back to the evaluation that produced it.
+traced back to the evaluation that produced it, the spread over head seeds (``std``) and the
+bootstrap interval (``ci_low``, ``ci_high``) of its score, and the ``cell``: the column the
+score takes in a wide table (the task; CBIR: ``{set}_{pair}``), which
+:func:`csmoe.report.intervals.add_intervals` uses to put the three beside it.
 """
 
 from __future__ import annotations
@@ -40,6 +43,15 @@ def _model_columns(record: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def _uncertainty(record: dict[str, Any], name: str) -> dict[str, float]:
+    """``std``, ``ci_low``, ``ci_high`` of score ``name`` (NaN where the record has none:
+    no seeds, or written before intervals existed)."""
+    return {
+        k: float("nan") if record.get(f"{name}_{k}") is None else float(record[f"{name}_{k}"])
+        for k in ("std", "ci_low", "ci_high")
+    }
+
+
 def probe_frame(paths: Iterable[str | Path]) -> Any:
     """One row per probe result: variant, epoch, task, strategy, score (test), valid, model
     kind, patch size, training set, complexity, source, mlflow_run_id."""
@@ -56,6 +68,8 @@ def probe_frame(paths: Iterable[str | Path]) -> Any:
                 "strategy": r["strategy"],
                 "score": float(r["test"]),
                 "valid": float(r.get("valid", float("nan"))),
+                **_uncertainty(r, "test"),
+                "cell": r["task"],
                 **_model_columns(r),
                 "source": str(path),
                 "mlflow_run_id": r.get("mlflow_run_id", ""),
@@ -67,8 +81,8 @@ def probe_frame(paths: Iterable[str | Path]) -> Any:
 
 
 def cbir_frame(paths: Iterable[str | Path]) -> Any:
-    """One row per (variant, set, pair): f1 (CSMAE's form), precision, recall, f1_per_item,
-    model columns, source."""
+    """One row per (variant, set, pair): f1 (CSMAE's form; also as ``score``), precision,
+    recall, f1_per_item, model columns, source."""
     import pandas as pd
 
     rows = []
@@ -86,6 +100,9 @@ def cbir_frame(paths: Iterable[str | Path]) -> Any:
                     "set": r["set"],
                     "pair": pair,
                     **{k: float(scores[k]) for k in _CBIR_SCORES},
+                    "score": float(scores["f1"]),  # the value a table shows, as for probes
+                    **_uncertainty(scores, "f1"),
+                    "cell": f"{r['set']}_{pair}",
                     **_model_columns(r),
                     "source": str(path),
                     "mlflow_run_id": r.get("mlflow_run_id", ""),
@@ -94,3 +111,24 @@ def cbir_frame(paths: Iterable[str | Path]) -> Any:
     if not rows:
         raise InputError("CBIR results", "no evaluation result files given")
     return pd.DataFrame(rows)
+
+
+def sweep_results(frame: Any) -> tuple[list[Any], Any]:
+    """The Fig. 5 results of ``frame`` (rows of :func:`probe_frame`, numbered epochs) with
+    their seed scores and per-sample results (the ``.npz`` beside each JSON), and the
+    bootstrap settings they share."""
+    from csmoe.evaluation.bootstrap import BootstrapConfig, load_samples, scores_from
+    from csmoe.evaluation.sweep import SweepResult
+
+    results, settings = [], {}
+    for row in frame.itertuples():
+        record = _read(row.source, ("test_seeds", "settings"))
+        boot = record["settings"].get("bootstrap", {})
+        settings.setdefault(json.dumps(boot, sort_keys=True), row.source)
+        samples = load_samples(Path(row.source).with_suffix(".npz"))
+        results.append(
+            SweepResult(int(row.epoch), row.task, record["test_seeds"], scores_from(samples))
+        )
+    if len(settings) > 1:
+        raise InputError(list(settings.values())[-1], "bootstrap settings differ within the sweep")
+    return results, BootstrapConfig.from_dict(json.loads(next(iter(settings), "{}")))

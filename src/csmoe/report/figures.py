@@ -28,7 +28,16 @@ def fig5(summary: Any, path: str | Path, *, variant: str) -> None:
     fig, ax = plt.subplots(figsize=(6.4, 4))
     ep, mean, std = summary["epoch"], summary["mean"], summary["std"]
     ax.plot(ep, mean, "o-", color="tab:blue", label=f"{variant}: mean normalised score")
-    ax.fill_between(ep, mean - std, mean + std, color="tab:blue", alpha=0.2, label="± std")
+    ax.fill_between(ep, mean - std, mean + std, color="tab:blue", alpha=0.2, label="± std (tasks)")
+    if "mean_ci_low" in summary:
+        # the interval as it is (a percentile interval need not be centred on the mean)
+        ax.vlines(
+            ep,
+            summary["mean_ci_low"],
+            summary["mean_ci_high"],
+            color="black",
+            label="95 % bootstrap CI",
+        )
     # the paper's epochs (50-800) dwarf a CPU run's: shown on the axis only where they fit
     shown = {e: v for e, v in paper.FIG5_MEAN.items() if e <= 1.5 * ep.max()}
     if shown:
@@ -62,6 +71,14 @@ def fig_vs_flops(table: Any, tasks: Sequence[str], path: str | Path, *, title: s
     for ax, task in zip(axes.flat, tasks, strict=False):
         ours = table[table[task].notna()] if task in table else table.iloc[:0]
         ax.scatter(ours["gflops"], ours[task], color="tab:blue", zorder=3, label="ours")
+        if f"{task}_ci_low" in ours:
+            ax.vlines(
+                ours["gflops"],
+                ours[f"{task}_ci_low"],
+                ours[f"{task}_ci_high"],
+                color="tab:blue",
+                label="95 % bootstrap CI",
+            )
         for _, row in ours.iterrows():
             ax.annotate(row["variant"], (row["gflops"], row[task]), fontsize=7)
         ref = {paper.MODELS[v].label: (r["gflops"], r[task]) for v, r in paper.TABLE4.items()}

@@ -52,7 +52,7 @@ def _paper_order(table: Any) -> Any:
     return order.drop(columns="_rank")
 
 
-def _probe_selection(probe: Any, strategy: str) -> tuple[Any, list[str]]:
+def probe_selection(probe: Any, strategy: str) -> tuple[Any, list[str]]:
     """The six task scores: classification with ``strategy``, segmentation with UPerNet."""
     sel = probe[probe["strategy"].isin([strategy, "upernet"])]
     if sel.empty:
@@ -73,7 +73,7 @@ def table4(probe: Any, *, strategy: str = "cls") -> Any:
     variant (the rule passes final weights: complete runs of the paper's length)."""
     import pandas as pd
 
-    sel, tasks = _probe_selection(probe, strategy)
+    sel, tasks = probe_selection(probe, strategy)
     rows = []
     for variant, group in sel.groupby("variant", sort=False):
         first = group.iloc[0]
@@ -148,7 +148,7 @@ def table_sampling(probe: Any, cbir: Any, *, strategy: str = "cls") -> Any:
     ``csmoe.evaluation.targets``); the paper reports no numbers for this ablation."""
     import pandas as pd
 
-    sel, tasks = _probe_selection(probe, strategy)
+    sel, tasks = probe_selection(probe, strategy)
     columns = _cbir_columns(cbir)
     rows = []
     for train_set in sorted(set(sel["train_set"]), key=lambda s: (s != "mtom_mu", s)):
