@@ -26,7 +26,7 @@ $(BIN)/.installed: pyproject.toml
 venv: $(BIN)/.installed
 
 run: venv
-	$(BIN)/snakemake --cores $(CORES) $(TARGET)
+	$(BIN)/snakemake --profile profiles/local --cores $(CORES) $(TARGET)
 
 # one browsable page of every table and figure (runs the workflow first if anything is missing)
 report: run

@@ -33,7 +33,8 @@ def paper_config() -> dict:
     return snakemake_config("paper.yaml")
 
 
-@pytest.fixture(params=["default", "paper"])
+@pytest.fixture(params=["default", "paper", "rehearsal"])
 def run_config(request) -> dict:
-    """Each config a run uses: the default one, and paper.yaml merged onto it."""
-    return snakemake_config(*(["paper.yaml"] if request.param == "paper" else []))
+    """Each config a run uses: the default one, and paper.yaml or rehearsal.yaml merged onto
+    it."""
+    return snakemake_config(*([] if request.param == "default" else [f"{request.param}.yaml"]))

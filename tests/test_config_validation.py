@@ -57,6 +57,17 @@ def test_a_bad_value_names_its_key_path_in_one_line(tmp_path):
         load_config(empty)
 
 
+def test_knn_k_beyond_the_generated_training_samples_is_refused_up_front():
+    # found by the rehearsal: 4 training samples per task failed k = 20 after all pretraining
+    config = _default()
+    config["downstream"]["geobench"]["samples"]["train"] = 4
+    config["evaluation"]["knn"]["k"] = [3, 5, 20]
+    with pytest.raises(ConfigError, match=r"^c: evaluation\.knn\.k \[5, 20\] exceeds .*\(4\)"):
+        validate_config(config, source="c")
+    config["downstream"]["source"] = "download"  # real splits: their sizes are known later
+    validate_config(config, source="c")
+
+
 def test_shipped_configs_validate_and_get_defaults():
     for name in ("config.yaml", "paper.yaml"):
         config = load_config(REPO_ROOT / "config" / name)

@@ -49,6 +49,8 @@ WORKFLOW_FILES = ("Snakefile", "workflow", "config", "profiles", "envs")
 # (regex on the command, reason): commands that cannot be checked on this machine
 UNCHECKED = (
     (r"^git clone <repo>", "a placeholder repository; CI's fresh clone runs `make test` itself"),
+    (r"^(sinfo|scontrol|squeue)\b", "they read the local SLURM cluster (tests/cluster/slurm-up); "
+     "tests/cluster runs them against it"),
 )
 
 # csmoe commands that need no inputs: run for real, not only parsed
@@ -175,6 +177,12 @@ def check_source(argv: list[str], env: dict[str, str], workdir: Path) -> str | N
     return None if (ROOT / argv[1]).is_file() else f"no such file: {argv[1]}"
 
 
+def check_cluster_script(argv: list[str], env: dict[str, str], workdir: Path) -> str | None:
+    # run for real by tests/cluster (starting, installing, stopping SLURM is no dry run)
+    script = ROOT / argv[0]
+    return None if os.access(script, os.X_OK) else f"not an executable script: {argv[0]}"
+
+
 # A bench script is stopped right after its parser accepted the arguments.
 ARGCHECK = """
 import argparse, os, runpy, sys
@@ -255,6 +263,8 @@ CHECKERS = {
     "python": check_python,
     "source": check_source,
     "mlflow": check_mlflow,
+    "tests/cluster/slurm-up": check_cluster_script,
+    "tests/cluster/slurm-down": check_cluster_script,
 }
 
 

@@ -11,9 +11,11 @@ import importlib
 import os
 import signal
 import sys
+import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from csmoe import usage
 from csmoe.errors import CsmoeError
 from csmoe.io import WRITE_ERRNOS
 from csmoe.log import get_logger, setup_logging
@@ -30,6 +32,7 @@ STAGE_CLIS = (
     "csmoe.train.cli",
     "csmoe.evaluation.cli",
     "csmoe.report.cli",
+    "csmoe.cluster.cli",
 )
 
 # options before the command; each takes a value
@@ -103,6 +106,7 @@ def rename_old_command(argv: Sequence[str]) -> tuple[list[str], str | None]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    started = time.monotonic()
     parser = build_parser()
     argv, renamed = rename_old_command(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
@@ -127,6 +131,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return _fail(str(err), 128 + signal.SIGTERM)
     finally:
         signal.signal(signal.SIGTERM, previous)
+        get_logger("csmoe").info("%s", usage.measure(started).line())
     return int(result or 0)
 
 

@@ -43,7 +43,25 @@ def validate_config(config: dict[str, Any], *, source: str = "config") -> dict[s
     error = best_match(_validator().iter_errors(config))
     if error is not None:
         raise ConfigError(f"{source}: {describe_error(error)}")
+    _check_knn_fits(config, source)
     return config
+
+
+def _check_knn_fits(config: dict[str, Any], source: str) -> None:
+    """A kNN probe needs k training samples; on generated sets we know their number now,
+    before hours of pretraining (real GEO-Bench splits hold hundreds or more)."""
+    downstream = config.get("downstream", {})
+    if downstream.get("source") != "generate":
+        return
+    train = downstream.get("geobench", {}).get("samples", {}).get("train")
+    if train is None:
+        return
+    too_large = [k for k in config.get("evaluation", {}).get("knn", {}).get("k", []) if k > train]
+    if too_large:
+        raise ConfigError(
+            f"{source}: evaluation.knn.k {too_large} exceeds downstream.geobench.samples.train "
+            f"({train}): the kNN probe needs k training samples"
+        )
 
 
 def describe_error(error: Any) -> str:

@@ -60,6 +60,22 @@ def test_paper_scale_sweeps_its_own_800_epoch_run(tmp_path):
     assert counts["pretrain_csmoe_p16_sweep"] == counts["pretrain_csmoe_p16"] == "1"
 
 
+def test_the_rehearsal_builds_every_table_figure_and_variant_from_table4(tmp_path):
+    import yaml
+
+    counts = _dry_run_counts(tmp_path, "rehearsal.yaml")
+    rehearsal = yaml.safe_load((REPO_ROOT / "config" / "rehearsal.yaml").read_text())
+    for variant in rehearsal["variants"]:
+        assert counts[f"pretrain_{variant}"] == "1", variant
+    for rule in ("table1", "sampling_table2", "sampling_fig3", "table4", "table5", "table6"):
+        assert counts[rule] == "1", rule
+    for rule in ("table_sampling", "fig5", "fig8", "table_knn", "comparisons"):
+        assert counts[rule] == "1", rule
+    # 5 Table IV variants + 3 checkpoints of csmoe_p16_sweep + the random-sample variant, and
+    # for report.comparisons csmae probed and csmae_benv2 retrieving
+    assert counts["probe"] == "10" and counts["cbir"] == "7"
+
+
 def test_default_target_adds_knn_comparisons_and_report_views(tmp_path):
     counts = _dry_run_counts(tmp_path, targets=())
     # beyond Table IV's: csmae is probed and csmae_benv2 retrieves, for report.comparisons

@@ -68,8 +68,8 @@ def test_tables_compare_complete_runs_and_fig5_sweeps_its_own(run_config):
     assert plan.sampling_variants == ["csmoe_p16", "csmoe_p16_random"]
     if plan.sweep_variant in compared:  # the default config: the sweep is that complete run
         assert sweep_epochs(run_config, plan.sweep_variant)[-1] == length
-    else:  # paper scale: an 800-epoch run of its own, used by Fig. 5 only
-        assert sweep_epochs(run_config, plan.sweep_variant)[-1] == 800
+    else:  # paper scale (800 epochs) and its rehearsal: a longer run of its own, Fig. 5 only
+        assert sweep_epochs(run_config, plan.sweep_variant)[-1] > length
 
 
 def test_a_longer_run_in_the_tables_is_refused(config):

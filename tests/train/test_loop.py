@@ -165,6 +165,13 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, store, monkeypatch, lo
     assert (killed.info.status, finished.info.status) == ("KILLED", "FINISHED")
     assert finished.data.tags["resumed_from_run"] == killed.info.run_id
 
+    # done: the state keeps no weights or optimizer (the checkpoints hold the weights), and
+    # the final checkpoint is the last epoch's file, not a second copy
+    finished = torch.load(tmp_path / "b" / "state" / "state.pt", weights_only=True)
+    assert finished["finished"] and not {"model", "optimizer"} & set(finished)
+    ckpt = tmp_path / "b" / "state" / "ckpt"
+    assert (ckpt / "final.safetensors").samefile(ckpt / "ckpt_epoch2.safetensors")
+
     # Snakemake deletes the outputs of a job it reruns: a finished state republishes them
     shutil.rmtree(tmp_path / "b" / "out")
     again = _train(job, store, tmp_path / "b" / "out")
@@ -172,6 +179,10 @@ def test_killed_run_resumes_to_the_same_weights(tmp_path, store, monkeypatch, lo
     c = _weights(tmp_path / "b/out/final.safetensors")
     assert all(torch.equal(a[k], c[k]) for k in a)
     assert (tmp_path / "b/out/ckpt_epoch1.safetensors").exists()
+    (ckpt / "ckpt_epoch1.safetensors").unlink()
+    shutil.rmtree(tmp_path / "b" / "out")
+    with pytest.raises(InputError, match=r"lacks \['ckpt_epoch1.safetensors'\].*delete"):
+        _train(job, store, tmp_path / "b" / "out")
 
 
 def test_a_rebuilt_store_is_not_resumed(tmp_path):

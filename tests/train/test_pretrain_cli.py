@@ -13,6 +13,7 @@ from safetensors.torch import load_file
 
 from csmoe.cli import main
 from csmoe.config import REPO_ROOT
+from csmoe.train.launch import free_port
 
 
 def _bundle(tmp_path, **settings):
@@ -59,15 +60,7 @@ def test_two_cpu_processes_match_one_with_the_same_global_batch(tmp_path):
     cmd = [sys.executable, "-m", "csmoe.cli", *_args(tmp_path, two, store, stats, "two"), "--cpu"]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-3000:]
-    a = load_file(str(tmp_path / "one" / "final.safetensors"))
-    b = load_file(str(tmp_path / "two" / "final.safetensors"))
-    assert a.keys() == b.keys()
-    for key in a:
-        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-6, msg=key)
-    h1 = pd.read_csv(tmp_path / "one" / "history.csv")
-    h2 = pd.read_csv(tmp_path / "two" / "history.csv")
-    for column in ("train_loss", "train_contrastive", "val_loss"):
-        assert h1[column].to_numpy() == pytest.approx(h2[column].to_numpy(), rel=1e-4)
+    _assert_same_weights(tmp_path / "one", tmp_path / "two")
 
 
 def test_two_cpu_processes_with_the_chunk_loader_finish(tmp_path):
@@ -118,18 +111,20 @@ def test_corrupt_store_fails_clearly(tmp_path, capsys):
 
 def test_multi_node_path_under_slurm(tmp_path, capsys, monkeypatch):
     bundle = _bundle(tmp_path, gpus=4, nodes=2)
-    for var in ("SLURM_STEP_ID", "SLURM_NODEID", "SLURM_NNODES"):
+    for var in ("SLURM_JOB_ID", "SLURM_STEP_ID", "SLURM_PROCID", "SLURM_NTASKS"):
         monkeypatch.delenv(var, raising=False)
     assert main([*_args(tmp_path, bundle), "--print-launch"]) == 2  # no allocation
     assert "needs a SLURM allocation" in capsys.readouterr().err
     monkeypatch.setenv("SLURM_JOB_ID", "7")  # the batch script: one task per node via srun
+    monkeypatch.setenv("SLURM_JOB_NUM_NODES", "2")
     assert main([*_args(tmp_path, bundle), "--print-launch"]) == 0
     srun = capsys.readouterr().out
-    assert srun.startswith("srun --nodes=2 --ntasks-per-node=1") and "pretrain run" in srun
+    assert srun.startswith("srun --nodes=2 --ntasks=2 --ntasks-per-node=1")
+    assert "pretrain run" in srun
     # inside the srun task on the second node: accelerate for all 8 processes, rank 1
     monkeypatch.setenv("SLURM_STEP_ID", "0")
-    monkeypatch.setenv("SLURM_NODEID", "1")
-    monkeypatch.setenv("SLURM_NNODES", "2")
+    monkeypatch.setenv("SLURM_PROCID", "1")
+    monkeypatch.setenv("SLURM_NTASKS", "2")
     monkeypatch.setenv("MASTER_ADDR", "node-a")
     assert main([*_args(tmp_path, bundle), "--print-launch"]) == 0
     node = capsys.readouterr().out
@@ -138,8 +133,58 @@ def test_multi_node_path_under_slurm(tmp_path, capsys, monkeypatch):
         "--num_machines=2",
         "--machine_rank=1",
         "--main_process_ip=node-a",
+        "--main_process_port=20007",
     ):
         assert flag in node
+
+
+def test_two_machine_ranks_on_loopback_match_one_process(tmp_path):
+    """pretrain.nodes: 2 on CPU: the two per-rank commands srun would start, started here on
+    loopback (tests/cluster runs them as two SLURM tasks): gloo across the two ranks."""
+    pytest.importorskip("csmoe.data.store", reason="the patch store comes with the data stage")
+    store, stats = make_store(tmp_path / "patches", tiles=4)
+    one = _bundle(tmp_path / "one")
+    assert main([*_args(tmp_path, one, store, stats, "one"), "--cpu"]) == 0
+    two = _bundle(tmp_path / "two", nodes=2)
+    base = {
+        **os.environ,
+        "PYTHONPATH": str(REPO_ROOT / "src"),
+        "OMP_NUM_THREADS": "1",
+        "SLURM_JOB_ID": "1",
+        "SLURM_STEP_ID": "0",
+        "SLURM_NTASKS": "2",
+        "MASTER_ADDR": "127.0.0.1",
+        "CSMOE_MAIN_PORT": str(free_port()),
+    }
+    cmd = [sys.executable, "-m", "csmoe.cli", *_args(tmp_path, two, store, stats, "two"), "--cpu"]
+    ranks = [
+        subprocess.Popen(
+            cmd,
+            env={**base, "SLURM_PROCID": str(r)},
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        for r in (0, 1)
+    ]
+    logs = [rank.communicate(timeout=300)[0] for rank in ranks]
+    assert [rank.returncode for rank in ranks] == [0, 0], logs[0][-3000:] + logs[1][-3000:]
+    # one training across both ranks: only the main process (machine rank 0) reports epochs
+    assert "starting machine rank 1 of 2" in logs[1]
+    assert "tiny epoch 1/1 done" in logs[0] and "tiny epoch 1/1" not in logs[1]
+    _assert_same_weights(tmp_path / "one", tmp_path / "two")
+
+
+def _assert_same_weights(one, two):
+    a = load_file(str(one / "final.safetensors"))
+    b = load_file(str(two / "final.safetensors"))
+    assert a.keys() == b.keys()
+    for key in a:
+        torch.testing.assert_close(a[key], b[key], rtol=1e-4, atol=1e-6, msg=key)
+    h1 = pd.read_csv(one / "history.csv")
+    h2 = pd.read_csv(two / "history.csv")
+    for column in ("train_loss", "train_contrastive", "val_loss"):
+        assert h1[column].to_numpy() == pytest.approx(h2[column].to_numpy(), rel=1e-4)
 
 
 def test_unusable_statistics_fail_clearly(tmp_path, capsys):

@@ -86,6 +86,23 @@ def test_multi_node_resources_ask_gpus_per_node():
     assert "gpu" not in res and res["tasks_per_gpu"] == 0
 
 
+def test_pretraining_resources_come_from_the_config_and_layout_keys_are_refused(paper_config):
+    res = resolve_variant(variant_bundle(paper_config, "csmoe_p16")).resources()
+    assert res["slurm_partition"] == "gpu" and res["gpu"] == 4 and res["nodes"] == 1
+    assert res["mem_mb"] == 128000 and res["runtime"] == 2880 and res["cpus_per_task"] == 32
+    bundle = variant_bundle(load_config(), "csmoe_p16")
+    bundle["spec"] = {**bundle["spec"], "pretrain": {"resources": {"nodes": 2}}}
+    with pytest.raises(ConfigError, match=r"must not set \['nodes'\].*pretrain.nodes"):
+        resolve_variant(bundle)
+
+
+def test_multi_node_cpu_resources_ask_no_gpus():
+    bundle = variant_bundle(load_config(), "csmoe_p16")
+    bundle["pretrain"] = {**bundle["pretrain"], "gpus": 0, "nodes": 2, "resources": {"mem_mb": 9}}
+    res = resolve_variant(bundle).resources()
+    assert res == {"mem_mb": 9, "nodes": 2, "tasks": 2, "mpi": "srun"}
+
+
 def test_unknown_variant_override_is_refused():
     bundle = variant_bundle(load_config(), "csmoe_p16")
     bundle["spec"] = {**bundle["spec"], "pretrain": {"epochz": 3}}

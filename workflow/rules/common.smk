@@ -43,3 +43,9 @@ def params_json(*keys):
 
 onstart:
     shell("{CSMOE} tracking init")
+
+
+onerror:
+    # one line per failed SLURM job: rule, job id, why (memory, time limit, cancelled, refused
+    # at submission), logs; without accounting the executor plugin cannot say why
+    shell("csmoe --log-level WARNING cluster explain --snakemake-log {log:q}")

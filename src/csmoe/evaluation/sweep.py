@@ -19,16 +19,27 @@ from csmoe.evaluation.bootstrap import (
     percentile_interval,
     resample_weights,
 )
+from csmoe.log import get_logger
+
+log = get_logger(__name__)
 
 
 def normalise(scores: Any) -> Any:
-    """``scores`` (epoch, task, score) -> same frame plus ``normalized`` in % of the task's best."""
+    """``scores`` (epoch, task, score) -> same frame plus ``normalized`` in % of the task's best.
+
+    A task that scores 0 at every checkpoint (tiny test splits) has no best to divide by and
+    says nothing about which epoch is better: its ``normalized`` is NaN, so the per-epoch
+    summary leaves it out (``n_tasks`` counts the tasks used). No task with a positive score
+    at all is an error."""
     frame = scores.copy()
     best = frame.groupby("task")["score"].transform("max")
+    if not (best > 0).any():
+        tasks = sorted(set(frame["task"]))
+        raise ValueError(f"no task has a positive score: cannot normalise {tasks}")
     if (best <= 0).any():
         bad = sorted(frame.loc[best <= 0, "task"].unique())
-        raise ValueError(f"tasks {bad} have no positive score: cannot normalise")
-    frame["normalized"] = 100.0 * frame["score"] / best
+        log.warning("tasks %s score 0 at every checkpoint: left out of the sweep", bad)
+    frame["normalized"] = 100.0 * frame["score"] / best.where(best > 0)
     return frame
 
 
@@ -71,11 +82,15 @@ def uncertainty(results: list[SweepResult], cfg: BootstrapConfig) -> Any:
         raise ValueError(f"sweep results have different numbers of seeds: {sorted(n_seeds)}")
     per_seed = np.zeros((n_seeds.pop(), len(epochs)))
     resampled = np.zeros((cfg.resamples, len(epochs)))
+    used = 0
     for task in tasks:
         by_epoch = {r.epoch: r for r in results if r.task == task}
         if sorted(by_epoch) != epochs:
             raise ValueError(f"task {task!r} lacks epochs {sorted(set(epochs) - set(by_epoch))}")
         seed_scores = np.array([by_epoch[e].seeds for e in epochs]).T  # [S, E]
+        if seed_scores.max() <= 0:  # scores 0 everywhere: left out, as in normalise()
+            continue
+        used += 1
         per_seed += 100.0 * seed_scores / seed_scores.max(1, keepdims=True)
         n = by_epoch[epochs[0]].scores.n
         blocks = [
@@ -85,8 +100,10 @@ def uncertainty(results: list[SweepResult], cfg: BootstrapConfig) -> Any:
         boot = np.concatenate(blocks)  # [resamples, E]
         with np.errstate(invalid="ignore", divide="ignore"):
             resampled += 100.0 * boot / boot.max(1, keepdims=True)
-    per_seed /= len(tasks)
-    resampled /= len(tasks)
+    if used == 0:
+        raise ValueError(f"no task has a positive score: cannot normalise {tasks}")
+    per_seed /= used
+    resampled /= used
     rows = []
     for i, epoch in enumerate(epochs):
         ci = percentile_interval(resampled[:, i], cfg.confidence)

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from csmoe.config import add_config_arguments, load_config
+from csmoe.log import get_logger
 
 
 def register(sub: Any) -> None:
@@ -95,13 +96,13 @@ def _run(args: argparse.Namespace) -> int:
         f"--num-processes={nprocs}",
         *(["--cpu"] if cpu else []),
     ]
-    if os.environ.get(CHILD_ENV) or (cpu and nprocs == 1):
+    if os.environ.get(CHILD_ENV) or (cpu and nprocs == 1 and s["nodes"] == 1):
         if args.print_launch:
             print("(in-process)")
             return 0
         return _train(job, paths, cpu, max(1, job.threads // nprocs))
-    if s["nodes"] > 1 and not cpu:
-        return _launch_nodes(child, s["nodes"], nprocs, args.print_launch)
+    if s["nodes"] > 1:
+        return _launch_nodes(child, s["nodes"], nprocs, cpu, args.print_launch)
     return _launch_local(child, nprocs, cpu, s["mixed_precision"], args.print_launch)
 
 
@@ -140,23 +141,29 @@ def _gpu_count() -> int:
     return torch.cuda.device_count()
 
 
-def _launch_nodes(child: list[str], nodes: int, gpus_per_node: int, dry: bool) -> int:
-    """Across nodes: first ``srun`` one task per node; each task then launches its node."""
+def _launch_nodes(child: list[str], nodes: int, nprocs: int, cpu: bool, dry: bool) -> int:
+    """Across machines: first ``srun`` one task per machine rank; each task then launches
+    its ``nprocs`` processes (GPUs, or CPU processes talking gloo)."""
     from csmoe.errors import ConfigError
-    from csmoe.train.launch import CHILD_ENV, run_child, slurm_node_command, srun_command
+    from csmoe.train.launch import CHILD_ENV, machine_command, run_child, srun_command
 
     env = dict(os.environ)
     if "SLURM_JOB_ID" not in env:
         raise ConfigError(f"pretrain.nodes = {nodes} needs a SLURM allocation (run via srun)")
-    if "SLURM_STEP_ID" not in env or "SLURM_NODEID" not in env:
-        cmd = srun_command(nodes, child)
+    if "SLURM_STEP_ID" not in env:  # the batch script: start the tasks
+        cmd = srun_command(nodes, int(env.get("SLURM_JOB_NUM_NODES", nodes)), child)
+        what = f"{nodes} machine ranks"
     else:
         main_ip = env.get("MASTER_ADDR") or _first_host(env["SLURM_JOB_NODELIST"])
-        cmd = slurm_node_command(env, child, gpus_per_node, main_ip)
+        cmd = machine_command(
+            env, child, processes_per_machine=nprocs, machines=nodes, main_ip=main_ip, cpu=cpu
+        )
         env[CHILD_ENV] = "1"
+        what = f"machine rank {env['SLURM_PROCID']} of {nodes} ({nprocs} process(es))"
     if dry:
         print(shlex.join(cmd))
         return 0
+    get_logger(__name__).info("starting %s: %s", what, shlex.join(cmd))
     return run_child(cmd, env)
 
 

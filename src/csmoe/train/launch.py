@@ -25,7 +25,8 @@ log = get_logger(__name__)
 
 CHILD_ENV = "CSMOE_PRETRAIN_CHILD"  # set in the processes accelerate starts: train, don't launch
 GPU_LOCK_ENV = "CSMOE_GPU_LOCK_DIR"
-DEFAULT_PORT = 29500
+# multi-machine rendezvous ports: PORT_BASE + job id % PORT_SPAN (below the ephemeral range)
+PORT_BASE, PORT_SPAN = 20000, 10000
 
 
 def free_port() -> int:
@@ -68,33 +69,53 @@ def launch_command(
     return [*cmd, "-m", "csmoe.cli", *child_args]
 
 
-def slurm_node_command(
-    env: Mapping[str, str], child_args: Sequence[str], gpus_per_node: int, main_ip: str
+def machine_command(
+    env: Mapping[str, str],
+    child_args: Sequence[str],
+    *,
+    processes_per_machine: int,
+    machines: int,
+    main_ip: str,
+    cpu: bool,
 ) -> list[str]:
-    """The command one SLURM task (one per node, under ``srun --ntasks-per-node=1``) runs:
-    ``accelerate launch`` for its node's GPUs, ranked by ``SLURM_NODEID``."""
+    """The command one machine rank runs: ``accelerate launch`` for its share of the
+    processes, ranked by ``SLURM_PROCID`` among the ``SLURM_NTASKS`` tasks of the srun step
+    (one task per node on a cluster; two tasks of one node work the same way).
+
+    The rendezvous port is ``CSMOE_MAIN_PORT`` if set, else derived from the job id, so
+    that two jobs whose first node is the same machine do not both take one port.
+    """
     try:
-        nodes = int(env["SLURM_NNODES"])
-        rank = int(env["SLURM_NODEID"])
+        tasks = int(env["SLURM_NTASKS"])
+        rank = int(env["SLURM_PROCID"])
     except KeyError as err:
         raise ConfigError(f"multi-node training must run under srun ({err.args[0]} unset)") from err
+    if tasks != machines:
+        raise ConfigError(
+            f"pretrain.nodes = {machines} but this srun step has {tasks} task(s); "
+            "start one task per machine rank"
+        )
+    port = env.get("CSMOE_MAIN_PORT") or PORT_BASE + int(env.get("SLURM_JOB_ID", 0)) % PORT_SPAN
     return launch_command(
         child_args,
-        num_processes=nodes * gpus_per_node,
-        mixed_precision="bf16",
-        port=int(env.get("CSMOE_MAIN_PORT", DEFAULT_PORT)),
-        num_machines=nodes,
+        num_processes=machines * processes_per_machine,
+        mixed_precision="no" if cpu else "bf16",
+        port=int(port),
+        num_machines=machines,
         machine_rank=rank,
         main_ip=main_ip,
     )
 
 
-def srun_command(nodes: int, csmoe_args: Sequence[str]) -> list[str]:
-    """Start one ``csmoe`` task per node inside the job's allocation."""
+def srun_command(machines: int, allocated_nodes: int, csmoe_args: Sequence[str]) -> list[str]:
+    """Start one ``csmoe`` task per machine rank inside the job's allocation, spread evenly
+    over its nodes (one per node when there are as many nodes as ranks)."""
+    per_node = -(-machines // allocated_nodes)
     return [
         "srun",
-        f"--nodes={nodes}",
-        "--ntasks-per-node=1",
+        f"--nodes={allocated_nodes}",
+        f"--ntasks={machines}",
+        f"--ntasks-per-node={per_node}",
         "--kill-on-bad-exit=1",
         sys.executable,
         "-m",

@@ -34,7 +34,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from csmoe.errors import ConfigError, CsmoeError
+from csmoe.errors import ConfigError, CsmoeError, InputError
 from csmoe.log import get_logger, progress
 from csmoe.train import outputs
 from csmoe.train.data import ChunkFeed, store_identity
@@ -111,7 +111,7 @@ def run_pretraining(
     model, optimizer = accelerator.prepare(model, optimizer)
     fingerprint = job.fingerprint(data=store_identity(train_set, norm_stats))
     payload = state.load(fingerprint)
-    done = Progress()
+    done, finished = Progress(), bool(payload and payload.get("finished"))
     if payload is not None:
         done = state.restore(payload, accelerator.unwrap_model(model), optimizer, scheduler)
         log.info("resuming %s at epoch %d step %d", job.variant, done.epoch + 1, done.step)
@@ -144,7 +144,9 @@ def run_pretraining(
                 run.log_metrics(_metrics(row), step=epoch)
             accelerator.wait_for_everyone()
         if accelerator.is_main_process:
-            _finish(job, state, out_dir, accelerator, model, cfg, norm_stats, done, run)
+            if not finished:
+                _save_final(job, state, accelerator, model, cfg, norm_stats, done, fingerprint)
+            _publish(job, state, out_dir, done, run)
     accelerator.wait_for_everyone()
     accelerator.end_training()
     return done.history
@@ -358,21 +360,36 @@ def _save_checkpoint(
     checkpoint.save(state.checkpoint(name), acc.unwrap_model(model), cfg, norm_stats, extra)
 
 
-def _finish(
+def _save_final(
     job: PretrainJob,
     state: StateDir,
-    out_dir: Path,
     acc: Any,
     model: Any,
     cfg: Any,
     norm_stats: dict[str, Any],
     done: Progress,
-    run: Any,
+    fingerprint: str,
 ) -> None:
-    """Write final.safetensors, republish every checkpoint (Snakemake may have deleted them
-    after a killed attempt), the history and the loss curve; log them to MLflow."""
-    _save_checkpoint(state, "final.safetensors", acc, model, cfg, norm_stats, job, done.history[-1])
-    for name in [f"ckpt_epoch{e}.safetensors" for e in job.ckpt_epochs] + ["final.safetensors"]:
+    """Write final.safetensors (a hard link to the last epoch's checkpoint when there is one:
+    the same bytes, no second ~1 GB file) and shrink the state to its finished record."""
+    final = state.checkpoint("final.safetensors")
+    if done.epoch in job.ckpt_epochs:
+        outputs.publish(state.checkpoint(f"ckpt_epoch{done.epoch}.safetensors"), final)
+    else:
+        _save_checkpoint(state, final.name, acc, model, cfg, norm_stats, job, done.history[-1])
+    state.finish(fingerprint, done)
+
+
+def _publish(job: PretrainJob, state: StateDir, out_dir: Path, done: Progress, run: Any) -> None:
+    """Republish every checkpoint (Snakemake may have deleted them after a killed attempt),
+    the history and the loss curve; log them to MLflow."""
+    names = [f"ckpt_epoch{e}.safetensors" for e in job.ckpt_epochs] + ["final.safetensors"]
+    missing = [n for n in names if not state.checkpoint(n).exists()]
+    if missing:
+        raise InputError(
+            state.root, f"finished training state lacks {missing}; delete the folder to retrain"
+        )
+    for name in names:
         outputs.publish(state.checkpoint(name), out_dir / name)
     outputs.write_history(out_dir / "history.csv", done.history)
     outputs.plot_history(out_dir / "loss_curve.png", done.history, job.variant)

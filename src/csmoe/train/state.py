@@ -4,6 +4,9 @@ Snakemake deletes the outputs of a failed or killed job, so everything a rerun n
 continue lives in the state folder (default ``results/.state/pretrain/{variant}/``):
 ``state.pt`` (weights, optimizer, scheduler, position in the data, history, MLflow run) and
 ``ckpt/`` (the weight checkpoints written so far, republished into the output folder).
+Once the last epoch is done, ``state.pt`` shrinks to a *finished* record (position, history,
+MLflow run): the weights are in ``ckpt/``, and the optimizer state (twice the weights, ~3.4 GB
+per paper-width model) is never needed again. A rerun then only republishes the outputs.
 
 Randomness needs no saved generator state: data order and masks are pure functions of
 (seed, epoch, step, chunk) (see :mod:`csmoe.train.plan`), so the position *is* the RNG state.
@@ -61,6 +64,14 @@ class StateDir:
         with atomic_path(self.state) as tmp:
             torch.save(payload, tmp)
 
+    def finish(self, fingerprint: str, progress: Progress) -> None:
+        """Replace the state by the finished record (see the module docstring)."""
+        import torch
+
+        payload = {"fingerprint": fingerprint, "progress": vars(progress), "finished": True}
+        with atomic_path(self.state) as tmp:
+            torch.save(payload, tmp)
+
     def load(self, fingerprint: str) -> dict[str, Any] | None:
         """The saved state if it belongs to this exact configuration, else ``None``."""
         import torch
@@ -90,7 +101,10 @@ class StateDir:
     def restore(
         self, payload: dict[str, Any], model: Any, optimizer: Any, scheduler: Any
     ) -> Progress:
-        """Load ``payload`` into the (unwrapped) model, the optimizer and the scheduler."""
+        """Load ``payload`` into the (unwrapped) model, the optimizer and the scheduler (a
+        finished record holds no weights: nothing is trained after it)."""
+        if payload.get("finished"):
+            return Progress(**payload["progress"])
         try:
             model.load_state_dict(payload["model"])
             optimizer.load_state_dict(payload["optimizer"])

@@ -29,8 +29,11 @@ RUNTIME_KEYS = frozenset(
         "cpu_processes",
         "nodes",
         "mlflow_checkpoints",
+        "resources",
     }
 )
+# resources that pretrain.gpus and pretrain.nodes decide (see PretrainJob.resources)
+LAYOUT_RESOURCES = frozenset({"gpu", "gpus", "nodes", "tasks", "tasks_per_gpu", "mpi", "gres"})
 
 
 def variant_bundle(config: dict[str, Any], name: str) -> dict[str, Any]:
@@ -81,20 +84,20 @@ class PretrainJob:
         return max(s["threads"], s["cpu_processes"] if s["gpus"] == 0 else 1)
 
     def resources(self) -> dict[str, Any]:
-        """Snakemake resources: the local profile's global ``gpu`` budget and the SLURM
-        executor plugin's GPU request. One node: ``gpu=N`` (sbatch ``--gpus=N --nodes=1``).
-        Several: ``gres`` per node, and ``mpi`` so that the plugin does not wrap the job in
-        ``srun -n1``: ``csmoe pretrain run`` starts one srun task per node itself."""
+        """Snakemake resources: ``pretrain.resources`` (partition, runtime, memory, CPUs of
+        the SLURM job; they depend on the model, so they come from the config, not the
+        profile) and the process layout. One node: ``gpu=N`` (the local profile's global
+        budget; sbatch ``--gpus=N --nodes=1``). Several: one task per node and ``gres`` per
+        node, and ``mpi`` so that the plugin does not wrap the job in ``srun -n1``:
+        ``csmoe pretrain run`` starts the per-node tasks itself."""
         s = self.settings
-        if s["nodes"] > 1:
-            return {
-                "nodes": s["nodes"],
-                "tasks": s["nodes"],
-                "tasks_per_gpu": 0,  # else the plugin turns `tasks` into --ntasks-per-gpu
-                "mpi": "srun",
-                "gres": f"gpu:{s['gpus']}",
-            }
-        return {"gpu": s["gpus"], "nodes": 1}
+        if s["nodes"] == 1:
+            return {**s["resources"], "gpu": s["gpus"], "nodes": 1}
+        layout: dict[str, Any] = {"nodes": s["nodes"], "tasks": s["nodes"], "mpi": "srun"}
+        if s["gpus"]:
+            # else the plugin turns `tasks` into --ntasks-per-gpu
+            layout.update(gres=f"gpu:{s['gpus']}", tasks_per_gpu=0)
+        return {**s["resources"], **layout}
 
     def tags(self) -> dict[str, Any]:
         """MLflow tags that make variants comparable side by side in the UI."""
@@ -124,4 +127,10 @@ def resolve_variant(bundle: dict[str, Any]) -> PretrainJob:
     unknown = set(spec.get("pretrain", {})) - set(bundle["pretrain"])
     if unknown:
         raise ConfigError(f"variant {name!r}: unknown pretrain overrides {sorted(unknown)}")
+    taken = LAYOUT_RESOURCES & set(settings.get("resources", {}))
+    if taken:
+        raise ConfigError(
+            f"variant {name!r}: pretrain.resources must not set {sorted(taken)}; "
+            "pretrain.gpus and pretrain.nodes decide them"
+        )
     return PretrainJob(name, train_set, cfg.to_dict(), settings, int(bundle["seed"]))
