@@ -118,20 +118,23 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.mlflow_artifacts:
         os.environ[ARTIFACTS_ENV] = args.mlflow_artifacts
     previous = signal.signal(signal.SIGTERM, _on_sigterm(os.getpid()))
+    failure: tuple[str, int] | None = None
     try:
         result = args.func(args)
     except CsmoeError as err:
-        return _fail(str(err), 2)
+        failure = str(err), 2
     except OSError as err:
         if err.errno not in WRITE_ERRNOS:
             raise
         # a write outside csmoe.io (e.g. an MLflow artifact copy) on a full or read-only disk
-        return _fail(f"{err.filename}: cannot write ({os.strerror(err.errno)})", 2)
+        failure = f"{err.filename}: cannot write ({os.strerror(err.errno)})", 2
     except Terminated as err:
-        return _fail(str(err), 128 + signal.SIGTERM)
+        failure = str(err), 128 + signal.SIGTERM
     finally:
         signal.signal(signal.SIGTERM, previous)
         get_logger("csmoe").info("%s", usage.measure(started).line())
+    if failure is not None:  # after the usage line: the error stays the last line
+        return _fail(*failure)
     return int(result or 0)
 
 

@@ -23,16 +23,22 @@ def _inside_a_key(config):
     return {"keep": (text.index(b"val_fraction") + 8) / len(text)}
 
 
+def _key_and_value(config):
+    # bits flipped across a key and its value (inside a comment they would change nothing)
+    text = config.read_bytes()
+    return {"at": text.index(b"val_fraction") / len(text), "n": 8}
+
+
 @pytest.mark.parametrize(
     ("how", "words"),
     [
         ("truncated", ("not valid YAML", "could not find expected ':'")),
-        ("flipped", ("not valid YAML",)),
+        ("flipped", ("unknown key data.extract.",)),
         ("empty", ("config file is empty",)),
     ],
 )
 def test_damaged_config(config, capsys, how, words):
-    kwargs = {"truncated": _inside_a_key(config), "flipped": {"n": 8}}.get(how, {})
+    kwargs = {"truncated": _inside_a_key(config), "flipped": _key_and_value(config)}.get(how, {})
     corrupt(config, how, **kwargs)
     outcome = run_cli([*LAUNCH, str(config)], capsys)
     assert_refused(outcome, config, *words)
