@@ -167,7 +167,9 @@ def _files() -> dict:
             "each_gb": max(inodes.values()) / 1e9,
             "on_disk_gb": sum(inodes.values()) / 1e9,
         }
-    out["state_gb"] = _du(Path("results/.state")) / 1e9
+    # the state's ckpt/ files are hard links to the published checkpoints: count the rest
+    state = [p.stat() for p in Path("results/.state").rglob("*") if p.is_file()]
+    out["state_gb"] = sum(st.st_size for st in state if st.st_nlink == 1) / 1e9
     out["mlflow_artifacts_gb"] = _du(Path("results/mlartifacts")) / 1e9
     out["patches_gb"] = _du(Path("results/patches")) / 1e9
     out["tiles_gb"] = _du(Path("results/majortom")) / 1e9
@@ -211,7 +213,12 @@ def projection(config: dict, jobs: list[dict]) -> list[dict]:
     rehearsal_sweep = resolve_variant(variant_bundle(config, sweep)).ckpt_epochs
     checkpoints = len(probes) - len(rehearsal_sweep) + PAPER_SWEEP_CHECKPOINTS
     rows.append(
-        _row(f"probe, {checkpoints} checkpoints", probe_cpu, PAPER_GEOBENCH_IMAGES * checkpoints)
+        _row(
+            f"probe, {checkpoints} checkpoints",
+            probe_cpu,
+            PAPER_GEOBENCH_IMAGES * checkpoints,
+            "image",
+        )
     )
     cbirs = [j for j in jobs if j["job"].startswith("evaluation/cbir_")]
     cbir_cpu = sum(j["cpu_s"] for j in cbirs) / (len(cbirs) * _benv2_pairs_encoded(config))
@@ -279,7 +286,8 @@ def markdown(report: dict) -> str:
             f"| {c['on_disk_gb']:.2f} |"
         )
     lines.append(
-        f"\nTraining states at the end {files['state_gb']:.2f} GB; MLflow artifacts "
+        f"\nTraining states at the end {files['state_gb']:.2f} GB (beyond the checkpoints they "
+        f"hard-link); MLflow artifacts "
         f"{files['mlflow_artifacts_gb']:.2f} GB; patch stores {files['patches_gb']:.2f} GB; "
         f"tiles {files['tiles_gb']:.2f} GB."
     )
